@@ -1,0 +1,62 @@
+// The embedded default store (no REDIS_URL): a process-local map with the same semantics as Redis,
+// bounded in users (least recently written evicted first) and expiring histories lazily.
+import { EVENT_IDS_PER_USER, type AppendResult, type HistoryEvent, type HistoryStore, type StoreLimits } from './store.js'
+
+interface Entry { events: HistoryEvent[], eventIds: string[], expiresAt: number }
+
+export class MemoryHistoryStore implements HistoryStore {
+  readonly kind = 'memory'
+  private readonly users = new Map<string, Entry>()
+
+  constructor (private readonly limits: StoreLimits, private readonly maxUsers: number, private readonly now = () => Date.now()) {}
+
+  private live (userId: string): Entry | undefined {
+    const entry = this.users.get(userId)
+    if (entry !== undefined && entry.expiresAt <= this.now()) {
+      this.users.delete(userId)
+      return undefined
+    }
+    return entry
+  }
+
+  private write (userId: string, entry: Entry): void {
+    entry.events = entry.events.slice(-this.limits.maxEvents)
+    entry.eventIds = entry.eventIds.slice(-EVENT_IDS_PER_USER)
+    entry.expiresAt = this.now() + this.limits.ttlSeconds * 1000
+    this.users.delete(userId) // re-insert: Map order is the eviction order
+    this.users.set(userId, entry)
+    while (this.users.size > this.maxUsers) this.users.delete(this.users.keys().next().value!)
+  }
+
+  async get (userId: string): Promise<HistoryEvent[]> {
+    return [...(this.live(userId)?.events ?? [])]
+  }
+
+  async append (userId: string, events: HistoryEvent[]): Promise<AppendResult> {
+    const entry = this.live(userId) ?? { events: [], eventIds: [], expiresAt: 0 }
+    let accepted = 0
+    for (const event of events) {
+      if (event.eventId !== undefined) {
+        if (entry.eventIds.includes(event.eventId)) continue
+        entry.eventIds.push(event.eventId)
+      }
+      entry.events.push(event)
+      accepted++
+    }
+    this.write(userId, entry)
+    return { accepted, duplicates: events.length - accepted, length: Math.min(entry.events.length, this.limits.maxEvents) }
+  }
+
+  async replace (userId: string, events: HistoryEvent[]): Promise<number> {
+    const entry = { events: [...events], eventIds: events.flatMap(e => e.eventId === undefined ? [] : [e.eventId]), expiresAt: 0 }
+    this.write(userId, entry)
+    return entry.events.length
+  }
+
+  async delete (userId: string): Promise<boolean> {
+    return this.live(userId) !== undefined && this.users.delete(userId)
+  }
+
+  async ping (): Promise<void> {}
+  async close (): Promise<void> { this.users.clear() }
+}

@@ -1,0 +1,35 @@
+// Prometheus metrics of the service.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export class Metrics {
+  readonly registry = new Registry()
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry]
+  })
+
+  readonly batchSize = new Histogram({
+    name: 'inference_batch_size',
+    help: 'Requests per inference batch',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry]
+  })
+
+  readonly inferenceDuration = new Histogram({
+    name: 'inference_batch_duration_seconds',
+    help: 'Time a worker spent on one batch (encoder, decoder steps and beam search)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry]
+  })
+
+  readonly queueDepth = new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker', registers: [this.registry] })
+  readonly historyStoreErrors = new Counter({ name: 'history_store_errors_total', help: 'Failed history store operations', registers: [this.registry] })
+  readonly inferenceErrors = new Counter({ name: 'inference_errors_total', help: 'Failed inference batches or worker crashes', registers: [this.registry] })
+
+  constructor () {
+    collectDefaultMetrics({ register: this.registry })
+  }
+}

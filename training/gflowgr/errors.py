@@ -1,0 +1,2 @@
+class DataError(ValueError):
+    """Input data is missing or malformed; the message names the file and the line."""

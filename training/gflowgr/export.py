@@ -1,0 +1,276 @@
+"""Export: ONNX encoder + decoder step, manifest.json, items.jsonl, parity.jsonl and MODEL_CARD.md.
+
+The ONNX interface (every name, dtype and symbolic shape is written into the manifest):
+  encoder(history_tokens int64 [batch, history, levels], user_token int64 [batch])
+      -> cross_kv float32 [layers, 2, batch, heads, memory, head_dim], memory_bias float32 [batch, memory]
+  decoder(prefix_tokens int64 [beams, prefix], beam_index int64 [beams], cross_kv, memory_bias, level int64 [])
+      -> logits float32 [beams, width]
+The host runs the beam search between decoder steps: masked log-softmax over the trie's children.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from .decoding import beam_search
+from .evaluate import user_tokens
+from .model import BOS, PAD, Policy, history_batch
+from .rundir import Run
+from .userhash import NAME as USER_HASH_NAME
+
+FORMAT_VERSION = 1
+PARITY_TOLERANCE = 1e-4
+
+
+class EncoderGraph(nn.Module):
+    def __init__(self, policy: Policy):
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, history_tokens, user_token):
+        return self.policy.encode(history_tokens, user_token)
+
+
+class DecoderGraph(nn.Module):
+    def __init__(self, policy: Policy):
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, prefix_tokens, beam_index, cross_kv, memory_bias, level):
+        return self.policy.step_logits(prefix_tokens, beam_index, cross_kv, memory_bias, level)
+
+
+def interface(cfg) -> dict:
+    kv = ["layers", 2, "batch", "heads", "memory", "head_dim"]
+    return {
+        "encoder": {
+            "file": "encoder.onnx",
+            "inputs": [{"name": "history_tokens", "dtype": "int64", "shape": ["batch", "history", cfg.levels]},
+                       {"name": "user_token", "dtype": "int64", "shape": ["batch"]}],
+            "outputs": [{"name": "cross_kv", "dtype": "float32", "shape": kv},
+                        {"name": "memory_bias", "dtype": "float32", "shape": ["batch", "memory"]}],
+        },
+        "decoder": {
+            "file": "decoder.onnx",
+            "inputs": [{"name": "prefix_tokens", "dtype": "int64", "shape": ["beams", "prefix"]},
+                       {"name": "beam_index", "dtype": "int64", "shape": ["beams"]},
+                       {"name": "cross_kv", "dtype": "float32", "shape": kv},
+                       {"name": "memory_bias", "dtype": "float32", "shape": ["batch", "memory"]},
+                       {"name": "level", "dtype": "int64", "shape": []}],
+            "outputs": [{"name": "logits", "dtype": "float32", "shape": ["beams", max(cfg.codebook_sizes)]}],
+        },
+        "dims": {"layers": cfg.n_decoder_layers, "heads": cfg.n_heads, "head_dim": cfg.d_model // cfg.n_heads,
+                 "memory": "history + 1 (the user token comes first)"},
+    }
+
+
+def _export_onnx(policy: Policy, out: Path, spec: dict) -> None:
+    policy = policy.cpu().eval()
+    L = policy.cfg.levels
+    hist = torch.full((2, 3, L), PAD, dtype=torch.long)
+    hist[:, 1:] = torch.tensor(policy.cfg.level_offsets)
+    users = torch.tensor([policy.cfg.user_offset, policy.cfg.user_offset + 1])
+    with torch.no_grad():
+        cross_kv, memory_bias = policy.encode(hist, users)
+    prefix = torch.full((4, 2), BOS, dtype=torch.long)
+    prefix[:, 1] = policy.cfg.level_offsets[0]
+    for name, graph, args, axes in [
+        ("encoder", EncoderGraph(policy).eval(), (hist, users),
+         {"history_tokens": {0: "batch", 1: "history"}, "user_token": {0: "batch"},
+          "cross_kv": {2: "batch", 4: "memory"}, "memory_bias": {0: "batch", 1: "memory"}}),
+        ("decoder", DecoderGraph(policy).eval(), (prefix, torch.tensor([0, 0, 1, 1]), cross_kv, memory_bias, torch.tensor(1)),
+         {"prefix_tokens": {0: "beams", 1: "prefix"}, "beam_index": {0: "beams"}, "cross_kv": {2: "batch", 4: "memory"},
+          "memory_bias": {0: "batch", 1: "memory"}, "logits": {0: "beams"}}),
+    ]:
+        torch.onnx.export(graph, args, str(out / spec[name]["file"]), dynamo=False, opset_version=17,
+                          input_names=[i["name"] for i in spec[name]["inputs"]],
+                          output_names=[o["name"] for o in spec[name]["outputs"]], dynamic_axes=axes)
+    policy.eval()  # the exporter restores the wrapper's mode; a wrapper left in training mode would turn dropout on
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _parity_cases(split, n: int, seed: int):
+    """Test-split requests of varied history lengths, one anonymous, one with an empty history."""
+    cases = random.Random(seed).sample(split.test, min(n, len(split.test)))
+    requests = [{"userId": u, "history": h, "target": t} for u, h, t in cases]
+    if len(requests) >= 2:
+        requests[0]["userId"] = None
+        requests[1]["history"] = []
+    for i, r in enumerate(requests):
+        r["excludeSeen"] = i % 2 == 1  # exercise the exclusion masks too
+    return requests
+
+
+def check_parity(policy: Policy, trie, item_tokens, requests, beam: int, k: int, out: Path) -> tuple[list[dict], float]:
+    """Runs the reference decoder, replays its every step through onnxruntime, returns vectors and max |diff|."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    encoder = ort.InferenceSession(str(out / "encoder.onnx"), options, providers=["CPUExecutionProvider"])
+    decoder = ort.InferenceSession(str(out / "decoder.onnx"), options, providers=["CPUExecutionProvider"])
+    trie_t = trie.tensors()
+    worst, vectors = 0.0, []
+    for start in range(0, len(requests), 16):
+        batch = requests[start:start + 16]
+        hist = history_batch([r["history"] for r in batch], item_tokens, policy.cfg.max_history)
+        users = user_tokens([r["userId"] for r in batch], policy)
+        results = []
+        for r, h, u in zip(batch, hist, users):  # one request at a time: exclusions differ per request
+            trace: list = []
+            items, scores = beam_search(policy, trie_t, h[None], u[None], beam, k,
+                                        excluded=[r["history"]] if r["excludeSeen"] else None, trace=trace)
+            results.append((items[0], scores[0]))
+            kv, bias = encoder.run(None, {"history_tokens": h[None].numpy(), "user_token": u[None].numpy()})
+            worst = max(worst, float(np.abs(kv - trace[0]["cross_kv"].numpy()).max()),
+                        float(np.abs(bias - trace[0]["memory_bias"].numpy()).max()))
+            for step in trace[1:]:
+                (logits,) = decoder.run(None, {"prefix_tokens": step["prefix"].numpy(), "beam_index": step["beam_index"].numpy(),
+                                               "cross_kv": kv, "memory_bias": bias, "level": np.array(step["level"], dtype=np.int64)})
+                worst = max(worst, float(np.abs(logits - step["logits"].numpy()).max()))
+        # the batched encoder (left padding) must agree with the one-by-one runs
+        kv_batch, _ = encoder.run(None, {"history_tokens": hist.numpy(), "user_token": users.numpy()})
+        for row, h in enumerate(hist):
+            kv_one, _ = encoder.run(None, {"history_tokens": h[None].numpy(), "user_token": users[row:row + 1].numpy()})
+            n = int((h[:, 0] != PAD).sum())  # memory = [user token, left padding, n items]
+            pairs = [(slice(0, 1), slice(0, 1))] + ([(slice(kv_batch.shape[4] - n, None), slice(kv_one.shape[4] - n, None))] if n else [])
+            for batch_pos, one_pos in pairs:
+                worst = max(worst, float(np.abs(kv_batch[:, :, row, :, batch_pos] - kv_one[:, :, 0, :, one_pos]).max()))
+        vectors.extend({"request": r, "items": items, "scores": scores} for r, (items, scores) in zip(batch, results))
+    return vectors, worst
+
+
+def _metrics(run: Run) -> dict:
+    path = run.path("evaluate.json")
+    return json.loads(path.read_text())["results"] if path.exists() else {}
+
+
+def _stage_seconds(run: Run) -> dict:
+    out = {}
+    for stage in ("prepare", "cm", "tokenize", "sft", "gflowgr", "evaluate"):
+        p = run.path(f"{stage}.json")
+        if p.exists():
+            out[stage] = json.loads(p.read_text())["seconds"]
+    return out
+
+
+def export_model(run: Run) -> dict:
+    from .stages import _load_data, _policy_setup, load_policy
+    cfg = run.cfg
+    dataset, split, _, _ = _load_data(run)
+    _, trie, codes, item_tokens = _policy_setup(run)
+    checkpoint = ("gflowgr.pt", "gflowgr") if run.path("gflowgr.pt").exists() else ("sft.pt", "sft")
+    policy = load_policy(run, *checkpoint).cpu().eval()
+    item_tokens, codes = item_tokens.cpu(), codes.cpu()
+    out = Path(cfg.export.out_dir or Path(__file__).resolve().parents[2] / "models" / cfg.name)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = interface(policy.cfg)
+    _export_onnx(policy, out, spec)
+
+    with open(out / "items.jsonl", "w", encoding="utf-8") as f:
+        for item, code in zip(dataset.items, codes.tolist()):
+            f.write(json.dumps({"itemId": item.external_id, "semanticId": code, "title": item.title,
+                                "brand": item.brand, "categories": item.categories}, ensure_ascii=False) + "\n")
+
+    requests = _parity_cases(split, cfg.export.parity_requests, cfg.seed)
+    vectors, worst = check_parity(policy, trie, item_tokens, requests, cfg.export.beam, cfg.export.k, out)
+    if worst > PARITY_TOLERANCE:
+        raise RuntimeError(f"export parity failed: onnxruntime and PyTorch differ by {worst:.2e} > {PARITY_TOLERANCE}")
+    ext = [item.external_id for item in dataset.items]
+    with open(out / "parity.jsonl", "w", encoding="utf-8") as f:
+        for v in vectors:
+            r = v["request"]
+            keep = v["items"] >= 0
+            f.write(json.dumps({"userId": r["userId"], "history": [ext[i] for i in r["history"]],
+                                "excludeSeen": r["excludeSeen"], "beamWidth": cfg.export.beam, "k": cfg.export.k,
+                                "userToken": int(user_tokens([r["userId"]], policy)[0]),
+                                "itemIds": [ext[i] for i in v["items"][keep].tolist()],
+                                "scores": [round(float(s), 6) for s in v["scores"][keep].tolist()]}) + "\n")
+
+    pc = policy.cfg
+    manifest = {
+        "formatVersion": FORMAT_VERSION,
+        "name": cfg.name,
+        "version": cfg.export.version,
+        "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "checkpoint": checkpoint[0],
+        "dataset": {"name": dataset.name, "kind": cfg.dataset_kind, "split": "leave-one-out (last item test, second-to-last validation)",
+                    "users": len(dataset.sequences), "items": dataset.n_items},
+        "semanticIds": {"levels": pc.levels, "codebookSizes": pc.codebook_sizes},
+        "tokens": {"pad": PAD, "bos": BOS, "levelOffsets": pc.level_offsets, "userOffset": pc.user_offset,
+                   "userBuckets": pc.user_buckets, "anonymousUserToken": pc.user_offset + pc.user_buckets,
+                   "vocabSize": pc.vocab_size},
+        "userHash": {"name": USER_HASH_NAME,
+                     "definition": "userToken = userOffset + (FNV-1a 32-bit of the UTF-8 bytes of the user id) mod userBuckets; "
+                                   "no user id -> anonymousUserToken"},
+        "maxHistory": pc.max_history,
+        "decoding": {"defaultBeamWidth": cfg.export.beam, "scores": "sum over levels of log-softmax of the logits restricted to the trie's children of each node"},
+        "onnx": {name: {**spec[name], "sha256": sha256(out / spec[name]["file"])} for name in ("encoder", "decoder")},
+        "onnxDims": spec["dims"],
+        "catalogue": {"file": "items.jsonl", "sha256": sha256(out / "items.jsonl"), "items": dataset.n_items,
+                      "hasCategories": any(item.categories for item in dataset.items)},
+        "parity": {"file": "parity.jsonl", "sha256": sha256(out / "parity.jsonl"), "requests": len(vectors),
+                   "tolerance": PARITY_TOLERANCE, "maxAbsLogitDiff": worst},
+        "training": {"config": cfg.to_dict(), "stageSeconds": _stage_seconds(run)},
+        "metrics": _metrics(run),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (out / "MODEL_CARD.md").write_text(model_card(manifest))
+    return {"out_dir": str(out), "max_abs_logit_diff": worst, "parity_requests": len(vectors),
+            "bytes": sum(p.stat().st_size for p in out.iterdir())}
+
+
+PUBLISHED_BEAUTY = [("TIGER (published)", ".0454", ".0648", ".0321", ".0384"),
+                    ("SASRec (published)", ".0387", ".0605", ".0249", ".0318"),
+                    ("GFlowGR paper SFT (LETTER)", ".0344", ".0540", ".0227", ".0290"),
+                    ("GFlowGR paper TB (LETTER)", ".0433", ".0672", ".0286", ".0363")]
+
+
+def model_card(m: dict) -> str:
+    rows = []
+    for name, by_split in m["metrics"].items():
+        for protocol, t in by_split.get("test", {}).items():
+            rows.append(f"| {name} ({protocol}) | {t['recall@5']:.4f} | {t['recall@10']:.4f} | {t['ndcg@5']:.4f} | {t['ndcg@10']:.4f} "
+                        f"| {t['coverage@10']:.3f} | {t['long_tail_share']:.3f} | {t['gini']:.3f} | {t['invalid_rate']:.3f} |")
+    if m["dataset"]["kind"] == "amazon":
+        rows += [f"| {n} | {a} | {b} | {c} | {d} | | | | |" for n, a, b, c, d in PUBLISHED_BEAUTY]
+    g = m["training"]["config"]["gflowgr"]
+    seconds = ", ".join(f"{k} {v:.0f}s" for k, v in m["training"]["stageSeconds"].items())
+    return f"""# Model card: {m['name']} {m['version']}
+
+## Data
+{m['dataset']['name']} ({m['dataset']['kind']}): {m['dataset']['users']} users, {m['dataset']['items']} items.
+Split: {m['dataset']['split']}. History capped at the {m['maxHistory']} most recent items.
+The data are for research use only; see the dataset's SOURCE.md.
+
+## Model
+Semantic IDs: {m['semanticIds']['levels']} levels, codebook sizes {m['semanticIds']['codebookSizes']}.
+Policy: encoder-decoder, {m['onnxDims']['layers']} decoder layers, {m['onnxDims']['heads']} heads, head dim {m['onnxDims']['head_dim']}.
+Checkpoint exported: `{m['checkpoint']}`; fine-tuning objective `{g['objective']}`, lambda {g['lam']}, N {g['n_trajectories']},
+sampler `{g['sampler']}`, reward {g['reward']}.
+
+## Training
+Wall time per stage on the training machine: {seconds or 'not recorded'}.
+Regenerate: `cd training && python -m gflowgr all --config configs/{m['name']}.toml`.
+
+## Test metrics (leave-one-out, whole catalogue, beam {m['decoding']['defaultBeamWidth']})
+"standard" ranks the whole catalogue as the papers do; "history_masked" excludes items the user has seen, as the service does with `excludeSeen`.
+
+| model | R@5 | R@10 | N@5 | N@10 | coverage@10 | long-tail share | Gini | invalid rate |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+## Known limits
+- Scores are log-probabilities under the policy restricted to real items; they are not calibrated click probabilities.
+- Items absent from training get semantic IDs from their text and collaborative embedding only.
+- Users are hashed into {m['tokens']['userBuckets']} buckets; collisions share a user token.
+"""

@@ -1,0 +1,1 @@
+"""GFlowNet fine-tuning objectives (one file each), the reward and the trajectory sampler."""

@@ -1,0 +1,148 @@
+"""The policy: a TIGER-style encoder-decoder over semantic IDs, laid out for fast serving.
+
+Encoder input: one position per history item (the sum of its code embeddings) after a user token.
+Its output is already the cross-attention keys/values of every decoder layer, computed once per
+request. The decoder takes the prefix of codes generated so far and the index of the request each
+beam belongs to, gathers keys/values by that index (no copies of the memory per beam), and projects
+only onto the codebook of the level being generated.
+
+Token layout (recorded in the manifest): 0 pad, 1 bos, then each level's codes at its own offset,
+then `user_buckets + 1` user tokens (the last one for anonymous requests).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from .layers import NEG_INF, DecoderBlock, EncoderBlock, causal_bias, padding_bias
+
+PAD, BOS = 0, 1
+
+
+@dataclass
+class PolicyConfig:
+    codebook_sizes: list[int] = field(default_factory=lambda: [256, 256, 256, 8])
+    user_buckets: int = 2000
+    max_history: int = 20
+    d_model: int = 128
+    n_heads: int = 4
+    n_encoder_layers: int = 3
+    n_decoder_layers: int = 3
+    d_ff: int = 512
+    dropout: float = 0.1
+
+    @property
+    def levels(self) -> int:
+        return len(self.codebook_sizes)
+
+    @property
+    def level_offsets(self) -> list[int]:
+        offsets, at = [], 2
+        for size in self.codebook_sizes:
+            offsets.append(at)
+            at += size
+        return offsets
+
+    @property
+    def user_offset(self) -> int:
+        return 2 + sum(self.codebook_sizes)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.user_offset + self.user_buckets + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Policy(nn.Module):
+    def __init__(self, cfg: PolicyConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.token_emb = nn.Embedding(cfg.vocab_size, d, padding_idx=PAD)
+        self.history_pos = nn.Embedding(cfg.max_history + 1, d)  # 0 = user token, 1.. = recency
+        self.prefix_pos = nn.Embedding(cfg.levels, d)
+        self.encoder = nn.ModuleList(EncoderBlock(d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_encoder_layers))
+        self.encoder_ln = nn.LayerNorm(d)
+        self.decoder = nn.ModuleList(DecoderBlock(d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_decoder_layers))
+        self.decoder_ln = nn.LayerNorm(d)
+        width = max(cfg.codebook_sizes)
+        self.head_weight = nn.Parameter(torch.randn(cfg.levels, width, d) * d ** -0.5)
+        self.head_bias = nn.Parameter(torch.zeros(cfg.levels, width))
+        self.drop = nn.Dropout(cfg.dropout)
+        # GFlowNet heads: log Z(U) on the encoder output (TB), log F(s) on decoder states (DB)
+        self.log_z_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1))
+        self.log_flow_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1))
+
+    # --- encoder -------------------------------------------------------------------------------
+    def encode_memory(self, history_tokens: torch.Tensor, user_token: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """history_tokens [B,T,L] (left-padded with PAD), user_token [B] -> memory [B,T+1,D], valid [B,T+1]."""
+        B, T, _ = history_tokens.shape
+        valid_items = history_tokens[:, :, 0] != PAD
+        items = self.token_emb(history_tokens).sum(dim=2)
+        recency = torch.arange(T, 0, -1, device=history_tokens.device)  # most recent item is position 1
+        user = self.token_emb(user_token) + self.history_pos.weight[0]
+        x = torch.cat([user[:, None], items + self.history_pos(recency)[None]], dim=1)
+        valid = torch.cat([torch.ones_like(valid_items[:, :1]), valid_items], dim=1)  # user token always valid
+        x = self.drop(x)
+        bias = padding_bias(valid)
+        for block in self.encoder:
+            x = block(x, bias)
+        return self.encoder_ln(x), valid
+
+    def cross_keys_values(self, memory: torch.Tensor) -> torch.Tensor:
+        """[B,M,D] -> [layers, 2, B, H, M, hd]."""
+        return torch.stack([block.cross_attn.keys_values(memory) for block in self.decoder])
+
+    def encode(self, history_tokens: torch.Tensor, user_token: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What serving needs: cross-attention keys/values and the additive memory bias [B,M]."""
+        memory, valid = self.encode_memory(history_tokens, user_token)
+        bias = torch.zeros(valid.shape, device=valid.device).masked_fill(~valid, NEG_INF)
+        return self.cross_keys_values(memory), bias
+
+    def log_z(self, memory: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        pooled = (memory * valid[..., None]).sum(1) / valid.sum(1, keepdim=True)
+        return self.log_z_head(pooled).squeeze(-1)
+
+    # --- decoder -------------------------------------------------------------------------------
+    def decode_hidden(self, prefix: torch.Tensor, beam_index: torch.Tensor, cross_kv: torch.Tensor,
+                      memory_bias: torch.Tensor) -> torch.Tensor:
+        """prefix [N,S] (BOS then codes), beam_index [N] -> hidden states [N,S,D]."""
+        S = prefix.shape[1]
+        x = self.drop(self.token_emb(prefix) + self.prefix_pos.weight[:S])
+        kv = cross_kv[:, :, beam_index]
+        bias = memory_bias[beam_index][:, None, None, :]
+        causal = causal_bias(S, prefix.device)
+        for layer, block in enumerate(self.decoder):
+            x = block(x, causal, kv[layer], bias)
+        return self.decoder_ln(x)
+
+    def step_logits(self, prefix, beam_index, cross_kv, memory_bias, level: torch.Tensor) -> torch.Tensor:
+        """Logits of the next code (level = prefix length - 1) over the widest codebook: [N, width]."""
+        h = self.decode_hidden(prefix, beam_index, cross_kv, memory_bias)[:, -1]
+        return h @ self.head_weight[level].T + self.head_bias[level]
+
+    def teacher_forced(self, target_tokens: torch.Tensor, beam_index: torch.Tensor, cross_kv, memory_bias):
+        """target_tokens [N,L] -> (logits [N,L,width] for every level, decoder hidden [N,L,D])."""
+        bos = torch.full_like(target_tokens[:, :1], BOS)
+        h = self.decode_hidden(torch.cat([bos, target_tokens[:, :-1]], dim=1), beam_index, cross_kv, memory_bias)
+        return torch.einsum("nld,lvd->nlv", h, self.head_weight) + self.head_bias, h
+
+
+def build_item_tokens(codes, cfg: PolicyConfig) -> torch.Tensor:
+    """Semantic-ID codes [n_items, L] -> global token ids [n_items, L]."""
+    return torch.as_tensor(codes, dtype=torch.long) + torch.tensor(cfg.level_offsets)
+
+
+def history_batch(histories: list[list[int]], item_tokens: torch.Tensor, max_history: int) -> torch.Tensor:
+    """Item indices, oldest first -> left-padded token tensor [B, T, L], T = longest (capped) history, >= 1."""
+    T = max(1, min(max_history, max((len(h) for h in histories), default=1)))
+    out = torch.zeros(len(histories), T, item_tokens.shape[1], dtype=torch.long)
+    for row, h in enumerate(histories):
+        h = h[-max_history:]
+        if h:
+            out[row, T - len(h):] = item_tokens[torch.tensor(h)]
+    return out

@@ -1,0 +1,180 @@
+"""The pipeline's stages. Each reads what earlier stages wrote to the run directory and writes its own.
+
+prepare -> cm -> tokenize -> sft -> gflowgr -> evaluate -> export
+(the tokenizer runs after the CM because it fuses the CM's item embeddings with item text)
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import numpy as np
+import torch
+
+from . import data
+from .cm import SASRec, _training_chunks, train_epoch
+from .config import ExperimentConfig
+from .evaluate import rank_cm, rank_policy, score
+from .model import Policy, PolicyConfig, build_item_tokens
+from .rundir import PROGRESS_INTERVAL, Run, seed_everything
+from .tokenizer import build_semantic_ids
+from .train import GFlowGRLoss, fit, optimizer_for, sft_loss
+from .trie import Trie
+
+
+def prepare(run: Run) -> None:
+    cfg = run.cfg
+    with run.stage("prepare") as results:
+        dataset = data.load(cfg.dataset_kind, cfg.dataset_path, cfg.name)
+        split = data.leave_one_out(dataset)
+        examples = data.training_examples(split.train, cfg.max_history)
+        popularity = data.item_popularity(split.train, dataset.n_items)
+        run.save("dataset.pt", {"dataset": dataset, "split": split, "examples": examples, "popularity": popularity})
+        results.update(users=len(dataset.sequences), items=dataset.n_items,
+                       interactions=sum(map(len, dataset.sequences.values())), training_examples=len(examples),
+                       valid_cases=len(split.valid), test_cases=len(split.test))
+
+
+def _load_data(run: Run):
+    d = run.load("dataset.pt", "prepare")
+    return d["dataset"], d["split"], d["examples"], np.array(d["popularity"])
+
+
+def _load_cm(run: Run) -> SASRec:
+    saved = run.load("cm.pt", "cm")
+    cm = SASRec(saved["n_items"], saved["config"])
+    cm.load_state_dict(saved["state"])
+    return cm.to(run.device).eval()
+
+
+def cm(run: Run) -> None:
+    cfg = run.cfg
+    seed_everything(cfg.seed)
+    dataset, split, _, popularity = _load_data(run)
+    with run.stage("cm") as results:
+        model = SASRec(dataset.n_items, cfg.cm).to(run.device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.cm.lr, weight_decay=cfg.cm.weight_decay)
+        chunks, rng = _training_chunks(split.train, cfg.cm.max_len), random.Random(cfg.seed)
+        best, best_state, bad, curve = -1.0, None, 0, []
+        from tqdm import trange
+        for epoch in (bar := trange(cfg.cm.epochs, desc="cm", unit="epoch", mininterval=PROGRESS_INTERVAL)):
+            loss = train_epoch(model, optimizer, chunks, cfg.cm.batch_size, rng)
+            if (epoch + 1) % cfg.cm.eval_every and epoch + 1 != cfg.cm.epochs:
+                continue
+            m = score(rank_cm(model, split.valid, 10, 512, False), split.valid, popularity)
+            curve.append({"epoch": epoch + 1, "loss": loss, "valid_ndcg@10": m["ndcg@10"], "valid_recall@10": m["recall@10"]})
+            bar.set_postfix(loss=f"{loss:.3f}", ndcg=f"{m['ndcg@10']:.4f}")
+            if m["ndcg@10"] > best:
+                best, best_state, bad = m["ndcg@10"], {k: v.clone() for k, v in model.state_dict().items()}, 0
+            elif (bad := bad + 1) >= cfg.cm.patience:
+                break
+        model.load_state_dict(best_state)
+        run.save("cm.pt", {"n_items": dataset.n_items, "config": cfg.cm, "state": model.state_dict()})
+        results.update(curve=curve, best_valid_ndcg10=best)
+
+
+def tokenize(run: Run) -> None:
+    cfg = run.cfg
+    dataset, _, _, _ = _load_data(run)
+    with run.stage("tokenize") as results:
+        collaborative = _load_cm(run).item_embeddings().cpu().numpy() if cfg.tokenizer.cm_weight > 0 else None
+        sids = build_semantic_ids([item.text() for item in dataset.items], collaborative, cfg.tokenizer, cfg.seed)
+        run.save("semantic_ids.pt", {"codes": sids.codes, "codebook_sizes": sids.codebook_sizes})
+        results.update(sids.report())
+        print(f"[tokenize] {results}")
+
+
+def _policy_setup(run: Run):
+    sids = run.load("semantic_ids.pt", "tokenize")
+    pcfg = dataclasses.replace(run.cfg.policy, codebook_sizes=list(sids["codebook_sizes"]), max_history=run.cfg.max_history)
+    trie = Trie(sids["codes"], sids["codebook_sizes"])
+    codes = torch.as_tensor(sids["codes"], dtype=torch.long, device=run.device)
+    return pcfg, trie, codes, build_item_tokens(sids["codes"], pcfg).to(run.device)
+
+
+def load_policy(run: Run, checkpoint: str, stage: str) -> Policy:
+    saved = run.load(checkpoint, stage)
+    policy = Policy(saved["config"])
+    policy.load_state_dict(saved["state"])
+    return policy.to(run.device).eval()
+
+
+def sft(run: Run) -> None:
+    cfg = run.cfg
+    generator = seed_everything(cfg.seed)
+    _, split, examples, popularity = _load_data(run)
+    pcfg, trie, codes, item_tokens = _policy_setup(run)
+    valid = _subset(split.valid, cfg.sft.eval_users, cfg.seed)
+    with run.stage("sft") as results:
+        policy = Policy(pcfg).to(run.device)
+        steps_per_epoch = -(-len(examples) // cfg.sft.batch_size)
+        history = fit(policy, trie.tensors(run.device), codes, item_tokens, examples, valid, popularity, sft_loss,
+                      epochs=cfg.sft.epochs, batch_size=cfg.sft.batch_size,
+                      optimizer=optimizer_for(policy, cfg.sft.lr, cfg.sft.lr, cfg.sft.weight_decay),
+                      eval_every_steps=cfg.sft.eval_every * steps_per_epoch, patience=cfg.sft.patience,
+                      beam=cfg.evaluate.beam, k=cfg.evaluate.k, generator=generator, label="sft")
+        run.save("sft.pt", {"config": pcfg, "state": policy.state_dict(), "history": history})
+        results.update(history=history, parameters=sum(p.numel() for p in policy.parameters()))
+
+
+def gflowgr(run: Run) -> None:
+    cfg, g = run.cfg, run.cfg.gflowgr
+    generator = seed_everything(cfg.seed + 1)
+    _, split, examples, popularity = _load_data(run)
+    _, trie, codes, item_tokens = _policy_setup(run)
+    valid = _subset(split.valid, g.eval_users, cfg.seed)
+    with run.stage("gflowgr") as results:
+        policy = load_policy(run, "sft.pt", "sft")
+        loss = GFlowGRLoss(_load_cm(run), g.objective, g.lam, g.n_trajectories, g.sampler, g.pool_size, g.reward, generator)
+        history = fit(policy, trie.tensors(run.device), codes, item_tokens, examples, valid, popularity, loss,
+                      epochs=g.epochs, batch_size=g.batch_size,
+                      optimizer=optimizer_for(policy, g.lr, g.head_lr, cfg.sft.weight_decay),
+                      eval_every_steps=g.eval_every, patience=10**9, beam=cfg.evaluate.beam, k=cfg.evaluate.k,
+                      generator=generator, label=f"gflowgr-{g.objective}")
+        run.save("gflowgr.pt", {"config": policy.cfg, "state": policy.state_dict(), "history": history})
+        results.update(history=history)
+
+
+def _subset(cases, n: int, seed: int):
+    if not n or n >= len(cases):
+        return cases
+    return random.Random(seed).sample(cases, n)
+
+
+def evaluate(run: Run) -> None:
+    cfg, e = run.cfg, run.cfg.evaluate
+    _, split, _, popularity = _load_data(run)
+    _, trie, _, item_tokens = _policy_setup(run)
+    tensors = trie.tensors(run.device)
+    splits = {"valid": _subset(split.valid, e.max_users, cfg.seed), "test": _subset(split.test, e.max_users, cfg.seed)}
+    with run.stage("evaluate") as results:
+        models = {"sasrec": None, "sft": ("sft.pt", "sft"), "gflowgr": ("gflowgr.pt", "gflowgr")}
+        cm_model = _load_cm(run)
+        for name, checkpoint in models.items():
+            if checkpoint and not run.path(checkpoint[0]).exists():
+                continue
+            policy = load_policy(run, *checkpoint) if checkpoint else None
+            for split_name, cases in splits.items():
+                for protocol, masked in (("standard", False), ("history_masked", True)):
+                    ranked = rank_cm(cm_model, cases, e.k, e.batch_size, masked) if policy is None else \
+                        rank_policy(policy, tensors, item_tokens, cases, e.beam, e.k, e.batch_size, masked, progress=True)
+                    results.setdefault(name, {}).setdefault(split_name, {})[protocol] = score(ranked, cases, popularity)
+            t = results[name]["test"]["standard"]
+            print(f"[evaluate] {name:8s} test R@5 {t['recall@5']:.4f} R@10 {t['recall@10']:.4f} N@5 {t['ndcg@5']:.4f} "
+                  f"N@10 {t['ndcg@10']:.4f} cov@10 {t['coverage@10']:.3f} tail {t['long_tail_share']:.3f}")
+
+
+def export(run: Run) -> None:
+    from .export import export_model
+    with run.stage("export") as results:
+        results.update(export_model(run))
+
+
+STAGES = {"prepare": prepare, "cm": cm, "tokenize": tokenize, "sft": sft, "gflowgr": gflowgr,
+          "evaluate": evaluate, "export": export}
+
+
+def run_all(cfg: ExperimentConfig, stages=None) -> None:
+    run = Run(cfg)
+    for name in stages or STAGES:
+        STAGES[name](run)

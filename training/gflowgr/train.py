@@ -1,0 +1,167 @@
+"""Fine-tuning of the policy: supervised (SFT) and GFlowGR (SFT loss on the positive + lambda * GFlowNet loss).
+
+One loop serves both: `sft_loss` and `GFlowGRLoss` turn a batch of (user, history, target) into a
+scalar; the loop shuffles, steps, evaluates validation NDCG@10 with the reference decoder and keeps the
+best weights (early stopping).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .cm import SASRec
+from .evaluate import Case, rank_policy, score, user_tokens
+from .gflownet import sampler
+from .gflownet.db import detailed_balance_loss
+from .gflownet.reward import RewardConfig, log_reward, shared_prefix_length
+from .gflownet.tb import trajectory_balance_loss
+from .model import Policy, history_batch
+from .rundir import PROGRESS_INTERVAL
+from .trie import TrieTensors, masked_log_softmax
+
+
+class Batch:
+    def __init__(self, cases: list[Case], policy: Policy, item_tokens_cpu: torch.Tensor, device):
+        self.histories = [h for _, h, _ in cases]
+        self.history_tokens = history_batch(self.histories, item_tokens_cpu, policy.cfg.max_history).to(device)
+        self.user_tokens = user_tokens([u for u, _, _ in cases], policy).to(device)
+        self.targets = torch.tensor([t for _, _, t in cases], device=device)
+
+
+def trajectory_log_pf(policy: Policy, trie: TrieTensors, codes: torch.Tensor, item_tokens: torch.Tensor,
+                      items: torch.Tensor, beam_index: torch.Tensor, cross_kv, memory_bias):
+    """Teacher-forced log P_F of each step towards `items` [N] -> ([N,L] per step, decoder hidden [N,L,D])."""
+    logits, hidden = policy.teacher_forced(item_tokens[items], beam_index, cross_kv, memory_bias)
+    log_pf = masked_log_softmax(logits, trie.item_masks(items))
+    return log_pf.gather(-1, codes[items][..., None]).squeeze(-1), hidden
+
+
+def sft_loss(policy, trie, codes, item_tokens, batch: Batch, progress: float) -> tuple[torch.Tensor, dict]:
+    cross_kv, bias = policy.encode(batch.history_tokens, batch.user_tokens)
+    B = len(batch.targets)
+    log_pf, _ = trajectory_log_pf(policy, trie, codes, item_tokens, batch.targets, torch.arange(B, device=bias.device), cross_kv, bias)
+    loss = -log_pf.sum(-1).mean()
+    return loss, {"sft": loss.item()}
+
+
+class GFlowGRLoss:
+    """L = L_SFT(positive) + lambda * sum over N trajectories of L_TB or L_DB."""
+
+    def __init__(self, cm: SASRec, objective: str, lam: float, n_trajectories: int, strategy: str, pool_size: int,
+                 reward: RewardConfig, generator: torch.Generator):
+        self.cm, self.objective, self.lam, self.n = cm, objective, lam, n_trajectories
+        self.strategy, self.pool_size, self.reward, self.generator = strategy, pool_size, reward, generator
+
+    def sample(self, policy, trie, cm_scores, targets, cross_kv, bias, progress) -> torch.Tensor:
+        count = self.n - 1
+        if self.strategy == "curriculum":
+            return sampler.curriculum(cm_scores.cpu(), targets.cpu(), count, progress, self.pool_size, self.generator)
+        if self.strategy == "uniform":
+            return sampler.uniform(cm_scores.shape[1], targets.cpu(), count, self.generator)
+        was_training = policy.training
+        policy.eval()
+        generator = self.generator if targets.device.type == "cpu" else None
+        items = sampler.on_policy(policy, trie, cross_kv.detach(), bias, targets, count, generator)
+        policy.train(was_training)
+        return items
+
+    def __call__(self, policy, trie, codes, item_tokens, batch: Batch, progress: float):
+        memory, valid = policy.encode_memory(batch.history_tokens, batch.user_tokens)
+        cross_kv = policy.cross_keys_values(memory)
+        bias = torch.zeros(valid.shape, device=valid.device).masked_fill(~valid, -1e9)
+        B, device = len(batch.targets), bias.device
+        with torch.no_grad():
+            self.cm.eval()
+            cm_scores = self.cm.scores(batch.histories)
+            cm_z = (cm_scores - cm_scores.mean(1, keepdim=True)) / cm_scores.std(1, keepdim=True).clamp(min=1e-6)
+        extra = self.sample(policy, trie, cm_scores, batch.targets, cross_kv, bias, progress).to(device)
+        items = torch.cat([batch.targets[:, None], extra], dim=1)                       # [B,N]
+        N, L = items.shape[1], codes.shape[1]
+        log_pf, hidden = trajectory_log_pf(policy, trie, codes, item_tokens, items.reshape(-1),
+                                           torch.arange(B, device=device).repeat_interleave(N), cross_kv, bias)
+        log_pf = log_pf.view(B, N, L)
+        sft = -log_pf[:, 0].sum(-1).mean()
+        stats = {"sft": sft.item()}
+        if self.objective == "sft" or self.lam == 0:
+            return sft, stats
+        is_positive = torch.zeros(B, N, dtype=torch.bool, device=device)
+        is_positive[:, 0] = True
+        log_r = log_reward(is_positive, cm_z.gather(1, items), shared_prefix_length(codes[items], codes[batch.targets]),
+                           self.reward)
+        if self.objective == "tb":
+            gfn = trajectory_balance_loss(policy.log_z(memory, valid), log_pf, log_r)
+        else:
+            log_flow = policy.log_flow_head(hidden).squeeze(-1).view(B, N, L)
+            gfn = detailed_balance_loss(log_flow, log_pf, log_r)
+        stats["gfn"] = gfn.item()
+        return sft + self.lam * N * gfn, stats  # the losses are means over trajectories; the paper sums over N
+
+
+def optimizer_for(policy: Policy, lr: float, head_lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    heads = [p for n, p in policy.named_parameters() if n.startswith(("log_z_head", "log_flow_head"))]
+    body = [p for n, p in policy.named_parameters() if not n.startswith(("log_z_head", "log_flow_head"))]
+    return torch.optim.AdamW([{"params": body, "lr": lr}, {"params": heads, "lr": head_lr}], weight_decay=weight_decay)
+
+
+def fit(policy: Policy, trie: TrieTensors, codes: torch.Tensor, item_tokens: torch.Tensor, train: list[Case],
+        valid: list[Case], popularity: np.ndarray, loss_fn, *, epochs: float, batch_size: int,
+        optimizer: torch.optim.Optimizer, eval_every_steps: int, patience: int, beam: int, k: int,
+        generator: torch.Generator, label: str) -> dict:
+    """Trains in place, restores the best validation weights, returns the training history."""
+    device = item_tokens.device
+    item_tokens_cpu = item_tokens.cpu()
+    steps_per_epoch = math.ceil(len(train) / batch_size)
+    total_steps = max(1, int(round(epochs * steps_per_epoch)))
+    history = {"steps": [], "train_loss": [], "valid_ndcg@10": [], "valid_recall@10": [], "seconds": []}
+
+    def validate() -> float:
+        m = score(rank_policy(policy, trie, item_tokens, valid, beam, k, 256, exclude_history=False), valid, popularity)
+        return m["ndcg@10"], m["recall@10"]
+
+    best, best_state, bad, step, start = -1.0, None, 0, 0, time.perf_counter()
+    running: list[float] = []
+    bar = tqdm(total=total_steps, desc=label, unit="step", mininterval=PROGRESS_INTERVAL)
+    while step < total_steps:
+        order = torch.randperm(len(train), generator=generator).tolist()
+        for at in range(0, len(order), batch_size):
+            if step >= total_steps:
+                break
+            policy.train()
+            loss, stats = loss_fn(policy, trie, codes, item_tokens, Batch([train[i] for i in order[at:at + batch_size]],
+                                                                            policy, item_tokens_cpu, device), step / total_steps)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            optimizer.step()
+            running.append(loss.item())
+            step += 1
+            bar.update(1)
+            bar.set_postfix({key: f"{v:.3f}" for key, v in stats.items()})
+            if step % eval_every_steps == 0 or step == total_steps:
+                ndcg, recall = validate()
+                history["steps"].append(step)
+                history["train_loss"].append(float(np.mean(running)))
+                history["valid_ndcg@10"].append(ndcg)
+                history["valid_recall@10"].append(recall)
+                history["seconds"].append(round(time.perf_counter() - start, 1))
+                running = []
+                tqdm.write(f"[{label}] step {step}/{total_steps} loss {history['train_loss'][-1]:.4f} "
+                           f"valid ndcg@10 {ndcg:.4f} recall@10 {recall:.4f}")
+                if ndcg > best:
+                    best, best_state, bad = ndcg, copy.deepcopy(policy.state_dict()), 0
+                else:
+                    bad += 1
+                    if bad >= patience:
+                        tqdm.write(f"[{label}] early stop: no improvement in {patience} evaluations")
+                        step = total_steps
+                        break
+    bar.close()
+    if best_state is not None:
+        policy.load_state_dict(best_state)
+    history["best_valid_ndcg@10"] = best
+    return history

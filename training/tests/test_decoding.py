@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+import torch
+
+from gflowgr.decoding import beam_search
+from gflowgr.evaluate import user_tokens
+from gflowgr.model import Policy, PolicyConfig, build_item_tokens, history_batch
+from gflowgr.train import trajectory_log_pf
+from gflowgr.trie import Trie, masked_log_softmax
+
+CODES = np.array([[0, 0, 0], [0, 0, 1], [0, 1, 0], [1, 2, 0], [1, 2, 1], [1, 0, 0], [2, 1, 0], [2, 2, 0], [2, 2, 1], [0, 2, 0]])
+SIZES = [3, 3, 2]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    cfg = PolicyConfig(codebook_sizes=SIZES, user_buckets=5, max_history=4, d_model=16, n_heads=2,
+                       n_encoder_layers=1, n_decoder_layers=1, d_ff=32, dropout=0.1)
+    policy = Policy(cfg).eval()
+    with torch.no_grad():
+        policy.head_weight.mul_(8)  # spread the logits so that rankings are not near-ties
+    trie = Trie(CODES, SIZES)
+    return policy, trie, trie.tensors(), build_item_tokens(CODES, cfg)
+
+
+def exhaustive(policy, tensors, item_tokens, history, user):
+    """log P(item) for every item by teacher forcing every trajectory."""
+    hist = history_batch([history], item_tokens, policy.cfg.max_history)
+    kv, bias = policy.encode(hist, user_tokens([user], policy))
+    n = len(CODES)
+    with torch.no_grad():
+        log_pf, _ = trajectory_log_pf(policy, tensors, torch.as_tensor(CODES), item_tokens, torch.arange(n),
+                                      torch.zeros(n, dtype=torch.long), kv, bias)
+    return log_pf.sum(-1)
+
+
+def test_trie_structure_and_masks(setup):
+    _, trie, tensors, _ = setup
+    assert trie.leaves_below[0] == len(CODES)
+    assert tensors.valid_children(torch.tensor(0)).tolist() == [True, True, True]
+    node_0 = trie.child_table[0, 0]
+    assert tensors.valid_children(torch.tensor(node_0)).tolist() == [True, True, True]
+    node_1 = trie.child_table[0, 1]
+    assert tensors.valid_children(torch.tensor(node_1)).tolist() == [True, False, True]
+    masks = tensors.item_masks(torch.tensor([5]))  # item (1,0,0): path root -> 1 -> 1.0
+    assert masks[0, 1].tolist() == [True, False, True] and masks[0, 2].tolist() == [True, False, False]
+    logp = masked_log_softmax(torch.zeros(3), torch.tensor([True, False, True]))
+    assert logp[1] == float("-inf") and torch.isclose(logp[0], torch.tensor(np.log(0.5), dtype=logp.dtype))
+    csr = trie.csr()
+    assert csr["child_count"][0] == 3 and len(csr["child_code"]) == trie.n_nodes - 1
+
+
+def test_two_items_with_one_id_are_rejected():
+    with pytest.raises(ValueError, match="share a semantic ID"):
+        Trie(np.array([[0, 1], [0, 1]]), [1, 2])
+
+
+@pytest.mark.parametrize("history, user", [([1, 3, 4], "u1"), ([], None), ([9, 8, 7, 6, 5, 2], "u2")])
+def test_wide_beam_returns_the_exact_top_k(setup, history, user):
+    policy, _, tensors, item_tokens = setup
+    exact = exhaustive(policy, tensors, item_tokens, history, user)
+    assert torch.allclose(exact.exp().sum(), torch.tensor(1.0), atol=1e-5)  # a distribution over real items only
+    hist = history_batch([history], item_tokens, policy.cfg.max_history)
+    items, scores = beam_search(policy, tensors, hist, user_tokens([user], policy), beam=len(CODES), k=5)
+    top = exact.topk(5)
+    assert items[0].tolist() == top.indices.tolist()
+    assert torch.allclose(scores[0], top.values, atol=1e-5)
+
+
+def test_exclusions_are_masks_during_decoding(setup):
+    policy, _, tensors, item_tokens = setup
+    history = [1, 3]
+    exact = exhaustive(policy, tensors, item_tokens, history, "u")
+    excluded = sorted(set(exact.topk(3).indices.tolist()) | {5, 7})
+    hist = history_batch([history], item_tokens, policy.cfg.max_history)
+    items, scores = beam_search(policy, tensors, hist, user_tokens(["u"], policy), beam=len(CODES), k=len(CODES),
+                                excluded=[excluded])
+    allowed = [i for i in exact.argsort(descending=True).tolist() if i not in excluded]
+    assert items[0].tolist() == allowed + [-1] * len(excluded)  # dead beams are dropped, never filled
+    assert torch.allclose(scores[0, :len(allowed)], exact[allowed], atol=1e-5)  # scores stay the policy's log P
+
+
+def test_batched_left_padding_does_not_change_results(setup):
+    policy, _, tensors, item_tokens = setup
+    histories, users = [[1, 2, 3, 4], [5], []], ["a", "b", None]
+    hist = history_batch(histories, item_tokens, policy.cfg.max_history)
+    batch_items, batch_scores = beam_search(policy, tensors, hist, user_tokens(users, policy), beam=4, k=3)
+    for row, (h, u) in enumerate(zip(histories, users)):
+        one_items, one_scores = beam_search(policy, tensors, history_batch([h], item_tokens, 4), user_tokens([u], policy), 4, 3)
+        assert batch_items[row].tolist() == one_items[0].tolist()
+        assert torch.allclose(batch_scores[row], one_scores[0], atol=1e-5)
+
+
+def test_eval_mode_attention_has_no_nan_for_fully_padded_rows(setup):
+    policy, _, _, item_tokens = setup
+    hist = history_batch([[], [2]], item_tokens, policy.cfg.max_history)  # row 0: every history key is padding
+    kv, bias = policy.encode(hist, user_tokens([None, "x"], policy))
+    assert torch.isfinite(kv).all() and torch.isfinite(bias).all()
