@@ -37,8 +37,7 @@ async function main (): Promise<void> {
   const limits = { maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }
   let store: HistoryStore
   if (config.redisUrl !== null) {
-    const redis = new RedisHistoryStore(config.redisUrl, limits)
-    redis.client.on('error', (error: Error) => logger.warn({ err: error }, 'redis error'))
+    const redis = new RedisHistoryStore(config.redisUrl, limits, 'gflowgr:', (error) => logger.warn({ err: error }, 'redis error'))
     await redis.connect().catch((error: Error) => logger.warn({ err: error }, 'redis not reachable at start-up; will keep retrying'))
     store = redis
     logger.info({ redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'history store: redis')

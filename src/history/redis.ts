@@ -35,7 +35,8 @@ export class RedisHistoryStore implements HistoryStore {
   readonly kind = 'redis'
   readonly client: Redis
 
-  constructor (url: string, private readonly limits: StoreLimits, private readonly prefix = 'gflowgr:') {
+  constructor (url: string, private readonly limits: StoreLimits, private readonly prefix = 'gflowgr:',
+    onError: (error: Error) => void = () => {}) {
     this.client = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -44,6 +45,7 @@ export class RedisHistoryStore implements HistoryStore {
       commandTimeout: 1000,
       retryStrategy: (times) => Math.min(times * 200, 2000) // keep reconnecting; commands fail fast meanwhile
     })
+    this.client.on('error', onError) // connection errors surface as failed commands (503), not as crashes
     this.client.defineCommand('appendHistory', { numberOfKeys: 2, lua: APPEND })
   }
 

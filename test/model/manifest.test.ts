@@ -1,0 +1,70 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { ModelLoadError } from '../../src/errors.js'
+import { loadManifest } from '../../src/model/manifest.js'
+import { Catalogue } from '../../src/model/catalogue.js'
+import { FIXTURE_MODEL } from '../helper.js'
+
+function copyModel (): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'model-'))
+  cpSync(FIXTURE_MODEL, dir, { recursive: true })
+  return dir
+}
+
+function editManifest (dir: string, edit: (m: any) => void): void {
+  const file = path.join(dir, 'manifest.json')
+  const m = JSON.parse(readFileSync(file, 'utf8'))
+  edit(m)
+  writeFileSync(file, JSON.stringify(m))
+}
+
+function refuses (dir: string, file: string, message: RegExp): void {
+  assert.throws(() => loadManifest(dir), (e: Error) => e instanceof ModelLoadError && e.file === path.join(dir, file) && message.test(e.message))
+}
+
+test('the fixture model loads and describes its interface', () => {
+  const files = loadManifest(FIXTURE_MODEL)
+  assert.equal(files.manifest.formatVersion, 1)
+  assert.equal(files.manifest.onnx.decoder.inputs.length, 5)
+})
+
+test('a changed ONNX file is refused, naming the file', () => {
+  const dir = copyModel()
+  appendFileSync(path.join(dir, 'decoder.onnx'), Buffer.from([0]))
+  refuses(dir, 'decoder.onnx', /checksum mismatch/)
+})
+
+test('a changed catalogue is refused, naming the file', () => {
+  const dir = copyModel()
+  appendFileSync(path.join(dir, 'items.jsonl'), '{"itemId":"new","semanticId":[0,0,0]}\n')
+  refuses(dir, 'items.jsonl', /checksum mismatch/)
+})
+
+test('an unknown format version, user hash or interface is refused', () => {
+  let dir = copyModel()
+  editManifest(dir, m => { m.formatVersion = 2 })
+  refuses(dir, 'manifest.json', /formatVersion 2 is not supported/)
+  dir = copyModel()
+  editManifest(dir, m => { m.userHash.name = 'murmur3' })
+  refuses(dir, 'manifest.json', /userHash.name "murmur3" is not supported/)
+  dir = copyModel()
+  editManifest(dir, m => { m.onnx.decoder.inputs.pop() })
+  refuses(dir, 'manifest.json', /onnx.decoder has inputs/)
+  dir = copyModel()
+  writeFileSync(path.join(dir, 'manifest.json'), '{not json')
+  refuses(dir, 'manifest.json', /not valid JSON/)
+})
+
+test('a missing model directory is refused with a hint', () => {
+  refuses(path.join(os.tmpdir(), 'no-such-model'), 'manifest.json', /not found \(set MODEL_DIR/)
+})
+
+test('catalogue lines with codes outside the codebooks are refused', () => {
+  const dir = copyModel()
+  const file = path.join(dir, 'items.jsonl')
+  writeFileSync(file, '{"itemId":"a","semanticId":[0,0,999]}\n')
+  assert.throws(() => Catalogue.load(file, 3, 1, [16, 16, 17]), /line 1: expected itemId and a semanticId of 3 codes/)
+})

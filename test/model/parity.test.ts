@@ -1,0 +1,42 @@
+// The TypeScript decoder over onnxruntime-node must reproduce the exporter's reference decoder.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { beamSearch } from '../../src/decoding/beam-search.js'
+import { Trie } from '../../src/decoding/trie.js'
+import { Catalogue } from '../../src/model/catalogue.js'
+import { loadManifest } from '../../src/model/manifest.js'
+import { OnnxPolicy } from '../../src/model/onnx-policy.js'
+import { userToken } from '../../src/model/user-hash.js'
+import { FIXTURE_MODEL, SHIPPED_MODELS } from '../helper.js'
+
+interface Vector { userId: string | null, history: string[], excludeSeen: boolean, beamWidth: number, k: number, userToken: number, itemIds: string[], scores: number[] }
+
+const models = [FIXTURE_MODEL, ...(existsSync(SHIPPED_MODELS) ? readdirSync(SHIPPED_MODELS).map(d => path.join(SHIPPED_MODELS, d)) : [])]
+
+for (const dir of models) {
+  test(`parity with the exporter: ${path.basename(dir)}`, async () => {
+    const { manifest: m, encoder, decoder, catalogue: file, parity } = loadManifest(dir)
+    const catalogue = Catalogue.load(file, m.semanticIds.levels, m.catalogue.items, m.semanticIds.codebookSizes)
+    const trie = Trie.fromCodes(catalogue.codes, m.semanticIds.levels)
+    const policy = await OnnxPolicy.load(encoder, decoder, 1, Math.max(...m.semanticIds.codebookSizes), m.semanticIds.levels)
+    const layout = { pad: m.tokens.pad, bos: m.tokens.bos, levelOffsets: m.tokens.levelOffsets, maxHistory: m.maxHistory }
+    const vectors: Vector[] = readFileSync(parity, 'utf8').trim().split('\n').map(l => JSON.parse(l))
+    assert.ok(vectors.length >= 50)
+    const requests = vectors.map(v => {
+      const history = Int32Array.from(v.history.map(id => catalogue.indexOf(id)!))
+      const token = userToken(v.userId ?? undefined, m.tokens.userOffset, m.tokens.userBuckets)
+      assert.equal(token, v.userToken, `user token of ${v.userId}`)
+      return { history, userToken: token, beamWidth: v.beamWidth, k: v.k, exclude: v.excludeSeen ? history : new Int32Array(), allow: null }
+    })
+    const results = await beamSearch(policy, trie, catalogue.codes, layout, requests) // all in one batch: left padding must not matter
+    let worst = 0
+    results.forEach((r, i) => {
+      assert.deepEqual(r.items.map(index => catalogue.items[index].itemId), vectors[i].itemIds, `request ${i}`)
+      r.scores.forEach((s, j) => { worst = Math.max(worst, Math.abs(s - vectors[i].scores[j])) })
+    })
+    assert.ok(worst <= 1e-4, `largest score difference ${worst}`)
+    await policy.release()
+  })
+}

@@ -1,0 +1,89 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { build } from '../helper.js'
+
+const HISTORY = ['1', '2', '3', '50', '100']
+
+test('POST /v1/recommendations returns ranked real items with display fields', async (t) => {
+  const { app, recommender } = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: [...HISTORY, 'no-such-item'], k: 5 } })
+  assert.equal(res.statusCode, 200)
+  const body = res.json()
+  assert.match(body.recommendationId, /^[0-9a-f-]{36}$/)
+  assert.deepEqual(body.model, { name: 'smoke', version: '0.1.0' })
+  assert.deepEqual(body.unknownItemIds, ['no-such-item'])
+  assert.equal(body.historyLength, 5)
+  assert.equal(body.items.length, 5)
+  for (const [i, item] of body.items.entries()) {
+    assert.equal(item.rank, i + 1)
+    assert.ok(!HISTORY.includes(item.itemId), 'excludeSeen is the default')
+    assert.deepEqual(item.semanticId, recommender.catalogue.get(item.itemId)!.semanticId)
+    assert.ok(Math.abs(item.probability - Math.exp(item.score)) < 1e-12)
+    if (i > 0) assert.ok(item.score <= body.items[i - 1].score)
+  }
+})
+
+test('exclude, excludeSeen=false and category filters shape the result', async (t) => {
+  const { app } = await build(t)
+  const post = async (payload: object) => (await app.inject({ method: 'POST', url: '/v1/recommendations', payload })).json()
+  const base = await post({ history: HISTORY, k: 10, excludeSeen: false })
+  const excluded = await post({ history: HISTORY, k: 10, excludeSeen: false, exclude: [base.items[0].itemId, base.items[1].itemId] })
+  assert.ok(!excluded.items.some((i: { itemId: string }) => [base.items[0].itemId, base.items[1].itemId].includes(i.itemId)))
+  const horror = await post({ history: HISTORY, k: 10, categories: ['Horror'] })
+  assert.equal(horror.items.length, 10)
+  assert.ok(horror.items.every((i: { categories: string[] }) => i.categories.includes('Horror')))
+  const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: HISTORY, categories: ['Nope'] } })
+  assert.equal(res.statusCode, 400)
+  assert.equal(res.json().details.field, 'categories')
+})
+
+test('a userId without history uses the stored history; anonymous requests work too', async (t) => {
+  const { app } = await build(t)
+  await app.inject({ method: 'PUT', url: '/v1/users/u1/history', payload: { events: HISTORY.map(itemId => ({ itemId })) } })
+  const stored = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'u1', k: 3 } })).json()
+  assert.equal(stored.historySource, 'store')
+  assert.equal(stored.historyLength, 5)
+  const given = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'u1', history: HISTORY, k: 3 } })).json()
+  assert.deepEqual(given.items, stored.items)
+  const viaGet = (await app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?k=3' })).json()
+  assert.deepEqual(viaGet.items, stored.items)
+  const anonymous = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: {} })).json()
+  assert.equal(anonymous.historySource, 'none')
+  assert.equal(anonymous.items.length, 10)
+})
+
+test('bounds on k, beam width, history length and ids are enforced with the field named', async (t) => {
+  const { app } = await build(t, { MAX_K: '20', MAX_HISTORY_ITEMS: '3', MAX_ID_LENGTH: '8' })
+  const cases: Array<[object, string]> = [
+    [{ k: 21 }, 'body.k'],
+    [{ k: 0 }, 'body.k'],
+    [{ beamWidth: 1000 }, 'body.beamWidth'],
+    [{ history: ['1', '2', '3', '4'] }, 'body.history'],
+    [{ history: ['123456789'] }, 'body.history.0'],
+    [{ userId: '' }, 'body.userId'],
+    [{ surprise: true }, 'body'],
+    [{ excludeSeen: 'maybe' }, 'body.excludeSeen']
+  ]
+  for (const [payload, field] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload })
+    assert.equal(res.statusCode, 400, JSON.stringify(payload))
+    const body = res.json()
+    assert.equal(body.code, 'validation_error')
+    assert.equal(body.details.field, field, JSON.stringify(payload))
+    assert.equal(body.requestId, res.headers['x-request-id'])
+  }
+})
+
+test('concurrent requests are micro-batched and a full queue answers 503 with Retry-After', async (t) => {
+  const { app } = await build(t, { MAX_QUEUE: '2', MAX_BATCH_SIZE: '2' })
+  const responses = await Promise.all(Array.from({ length: 40 }, async () =>
+    await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: HISTORY, beamWidth: 64, k: 10 } })))
+  const codes = responses.map(r => r.statusCode)
+  assert.ok(codes.includes(200))
+  const rejected = responses.filter(r => r.statusCode === 503)
+  assert.ok(rejected.length > 0, `expected some 503s, got ${codes.join(',')}`)
+  assert.equal(rejected[0].json().code, 'overloaded')
+  assert.equal(rejected[0].headers['retry-after'], '1')
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(metrics, /inference_batch_size_count \d+/)
+})

@@ -1,0 +1,45 @@
+// The service against a real redis-server that goes away in the middle of the test and comes back.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RedisHistoryStore } from '../../src/history/redis.js'
+import { RedisServer, build, freePort } from '../helper.js'
+
+test('Redis down: own-history requests succeed, stored-history requests and writes get 503, then recovery', async (t) => {
+  const redis = new RedisServer(await freePort())
+  await redis.start()
+  t.after(async () => { await redis.stop() })
+  const store = new RedisHistoryStore(redis.url, { maxEvents: 50, ttlSeconds: 3600 })
+  await store.connect()
+  t.after(async () => { await store.close() })
+  const { app } = await build(t, {}, store)
+
+  const write = async () => await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { itemId: '1', eventId: 'x1' } })
+  assert.equal((await write()).statusCode, 200)
+  assert.equal((await write()).json().duplicates, 1)
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/users/r1/recommendations?k=3' })).json().historyLength, 1)
+
+  await redis.stop()
+  const started = Date.now()
+  const stored = await app.inject({ method: 'GET', url: '/v1/users/r1/recommendations' })
+  assert.equal(stored.statusCode, 503)
+  assert.equal(stored.json().code, 'history_store_unavailable')
+  const event = await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { itemId: '2' } })
+  assert.equal(event.statusCode, 503)
+  assert.equal(event.json().code, 'history_store_unavailable')
+  const own = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'r1', history: ['1', '2'] } })
+  assert.equal(own.statusCode, 200)
+  assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503)
+  assert.ok(Date.now() - started < 5000, 'no request may hang while Redis is down')
+
+  await redis.start()
+  let ready = 0
+  for (let i = 0; i < 50 && ready !== 200; i++) {
+    await sleep(100)
+    ready = (await app.inject({ method: 'GET', url: '/readyz' })).statusCode
+  }
+  assert.equal(ready, 200)
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { itemId: '2' } })).statusCode, 200)
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(metrics, /history_store_errors_total [1-9]/)
+})
