@@ -20,7 +20,6 @@ class Attention(nn.Module):
         self.q = nn.Linear(d_model, d_model)
         self.kv = nn.Linear(d_model, 2 * d_model)
         self.out = nn.Linear(d_model, d_model)
-        self.dropout = dropout
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:  # [B,T,D] -> [B,H,T,hd]
         return x.view(x.shape[0], x.shape[1], self.n_heads, self.head_dim).transpose(1, 2)
@@ -33,8 +32,7 @@ class Attention(nn.Module):
     def attend(self, x: torch.Tensor, kv: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """x [B,S,D], kv [2,B,H,T,hd], bias broadcastable to [B,H,S,T] (0 or NEG_INF)."""
         q = self.split_heads(self.q(x))
-        y = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=bias,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=bias)  # no attention dropout: it is costly on CPU
         return self.out(y.transpose(1, 2).reshape(x.shape[0], x.shape[1], -1))
 
     def forward(self, x: torch.Tensor, source: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

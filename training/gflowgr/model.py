@@ -108,13 +108,13 @@ class Policy(nn.Module):
         return self.log_z_head(pooled).squeeze(-1)
 
     # --- decoder -------------------------------------------------------------------------------
-    def decode_hidden(self, prefix: torch.Tensor, beam_index: torch.Tensor, cross_kv: torch.Tensor,
+    def decode_hidden(self, prefix: torch.Tensor, beam_index: torch.Tensor | None, cross_kv: torch.Tensor,
                       memory_bias: torch.Tensor) -> torch.Tensor:
-        """prefix [N,S] (BOS then codes), beam_index [N] -> hidden states [N,S,D]."""
+        """prefix [N,S] (BOS then codes), beam_index [N] (None: row i is request i) -> hidden states [N,S,D]."""
         S = prefix.shape[1]
         x = self.drop(self.token_emb(prefix) + self.prefix_pos.weight[:S])
-        kv = cross_kv[:, :, beam_index]
-        bias = memory_bias[beam_index][:, None, None, :]
+        kv = cross_kv if beam_index is None else cross_kv[:, :, beam_index]
+        bias = (memory_bias if beam_index is None else memory_bias[beam_index])[:, None, None, :]
         causal = causal_bias(S, prefix.device)
         for layer, block in enumerate(self.decoder):
             x = block(x, causal, kv[layer], bias)

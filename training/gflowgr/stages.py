@@ -25,7 +25,7 @@ from .trie import Trie
 def prepare(run: Run) -> None:
     cfg = run.cfg
     with run.stage("prepare") as results:
-        dataset = data.load(cfg.dataset_kind, cfg.dataset_path, cfg.name)
+        dataset = data.load(cfg.dataset_kind, cfg.dataset_path)
         split = data.leave_one_out(dataset)
         examples = data.training_examples(split.train, cfg.max_history)
         popularity = data.item_popularity(split.train, dataset.n_items)
@@ -63,7 +63,7 @@ def cm(run: Run) -> None:
                 continue
             m = score(rank_cm(model, split.valid, 10, 512, False), split.valid, popularity)
             curve.append({"epoch": epoch + 1, "loss": loss, "valid_ndcg@10": m["ndcg@10"], "valid_recall@10": m["recall@10"]})
-            bar.set_postfix(loss=f"{loss:.3f}", ndcg=f"{m['ndcg@10']:.4f}")
+            bar.set_postfix(loss=f"{loss:.3f}", ndcg=f"{m['ndcg@10']:.4f}", refresh=False)
             if m["ndcg@10"] > best:
                 best, best_state, bad = m["ndcg@10"], {k: v.clone() for k, v in model.state_dict().items()}, 0
             elif (bad := bad + 1) >= cfg.cm.patience:

@@ -43,8 +43,7 @@ def trajectory_log_pf(policy: Policy, trie: TrieTensors, codes: torch.Tensor, it
 
 def sft_loss(policy, trie, codes, item_tokens, batch: Batch, progress: float) -> tuple[torch.Tensor, dict]:
     cross_kv, bias = policy.encode(batch.history_tokens, batch.user_tokens)
-    B = len(batch.targets)
-    log_pf, _ = trajectory_log_pf(policy, trie, codes, item_tokens, batch.targets, torch.arange(B, device=bias.device), cross_kv, bias)
+    log_pf, _ = trajectory_log_pf(policy, trie, codes, item_tokens, batch.targets, None, cross_kv, bias)
     loss = -log_pf.sum(-1).mean()
     return loss, {"sft": loss.item()}
 
@@ -108,6 +107,16 @@ def optimizer_for(policy: Policy, lr: float, head_lr: float, weight_decay: float
     return torch.optim.AdamW([{"params": body, "lr": lr}, {"params": heads, "lr": head_lr}], weight_decay=weight_decay)
 
 
+def length_bucketed_batches(cases: list[Case], batch_size: int, generator: torch.Generator, window: int = 50) -> list[list[int]]:
+    """Shuffled batches of similar history length (less padding, the encoder's cost is per position)."""
+    order = torch.randperm(len(cases), generator=generator).tolist()
+    batches = []
+    for at in range(0, len(order), batch_size * window):
+        chunk = sorted(order[at:at + batch_size * window], key=lambda i: len(cases[i][1]))
+        batches += [chunk[b:b + batch_size] for b in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
 def fit(policy: Policy, trie: TrieTensors, codes: torch.Tensor, item_tokens: torch.Tensor, train: list[Case],
         valid: list[Case], popularity: np.ndarray, loss_fn, *, epochs: float, batch_size: int,
         optimizer: torch.optim.Optimizer, eval_every_steps: int, patience: int, beam: int, k: int,
@@ -127,12 +136,11 @@ def fit(policy: Policy, trie: TrieTensors, codes: torch.Tensor, item_tokens: tor
     running: list[float] = []
     bar = tqdm(total=total_steps, desc=label, unit="step", mininterval=PROGRESS_INTERVAL)
     while step < total_steps:
-        order = torch.randperm(len(train), generator=generator).tolist()
-        for at in range(0, len(order), batch_size):
+        for batch_indices in length_bucketed_batches(train, batch_size, generator):
             if step >= total_steps:
                 break
             policy.train()
-            loss, stats = loss_fn(policy, trie, codes, item_tokens, Batch([train[i] for i in order[at:at + batch_size]],
+            loss, stats = loss_fn(policy, trie, codes, item_tokens, Batch([train[i] for i in batch_indices],
                                                                             policy, item_tokens_cpu, device), step / total_steps)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -141,7 +149,7 @@ def fit(policy: Policy, trie: TrieTensors, codes: torch.Tensor, item_tokens: tor
             running.append(loss.item())
             step += 1
             bar.update(1)
-            bar.set_postfix({key: f"{v:.3f}" for key, v in stats.items()})
+            bar.set_postfix({key: f"{v:.3f}" for key, v in stats.items()}, refresh=False)
             if step % eval_every_steps == 0 or step == total_steps:
                 ndcg, recall = validate()
                 history["steps"].append(step)
