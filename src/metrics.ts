@@ -30,6 +30,6 @@ export class Metrics {
   readonly inferenceErrors = new Counter({ name: 'inference_errors_total', help: 'Failed inference batches or worker crashes', registers: [this.registry] })
 
   constructor () {
-    collectDefaultMetrics({ register: this.registry })
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1 }) // 1 ms: lag readings include the sampling interval
   }
 }

@@ -1,7 +1,7 @@
 // Batched beam search constrained by the item trie; runs inside an inference worker.
 //
-// Per level: one decoder call for every live beam of every request in the batch, then, per request,
-// log-softmax over each beam's trie children (normalised over the catalogue's structure, so a score is
+// Per level: one decoder call for the whole batch, laid out as [requests, beams] (requests with fewer
+// live beams are padded; padding rows are ignored), then, per request, log-softmax over each beam's trie children (normalised over the catalogue's structure, so a score is
 // the item's log-probability under the policy whatever is excluded), children whose subtree holds no
 // allowed item are skipped (dead), and the best `beamWidth` of beams x children survive.
 import { LeafMask, type Trie } from './trie.js'
@@ -19,14 +19,18 @@ export interface DecodeRequest {
 
 export interface DecodeResult { items: number[], scores: number[] }
 
-/** The policy as the search sees it: the ONNX sessions in production, a small fake in unit tests. */
-export interface Policy<Encoded> {
+/**
+ * The policy as the search sees it: the ONNX sessions in production, a small fake in unit tests.
+ * `step` gets, per request and beam slot, the beam's last token and the slot of the previous step it
+ * extends (the policy keeps its own cache in `state`); it returns logits [batch, beams, width].
+ */
+export interface Policy<State> {
   readonly width: number // logits per decoder row (the widest codebook)
-  encode: (historyTokens: BigInt64Array, batch: number, length: number, userTokens: BigInt64Array) => Promise<Encoded>
-  step: (encoded: Encoded, prefix: BigInt64Array, beams: number, prefixLength: number, beamIndex: BigInt64Array, level: number) => Promise<Float32Array>
+  encode: (historyTokens: BigInt64Array, batch: number, length: number, userTokens: BigInt64Array) => Promise<State>
+  step: (state: State, tokens: BigInt64Array, parents: BigInt64Array, batch: number, beams: number, level: number) => Promise<Float32Array>
 }
 
-interface Beam { node: number, score: number, tokens: number[] }
+interface Beam { node: number, score: number, token: number, parent: number }
 
 export function historyTokens (requests: DecodeRequest[], codes: Int32Array, layout: TokenLayout): { tokens: BigInt64Array, length: number } {
   const L = layout.levelOffsets.length
@@ -66,28 +70,24 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
   requests: DecodeRequest[]): Promise<DecodeResult[]> {
   const { tokens, length } = historyTokens(requests, codes, layout)
   const users = BigInt64Array.from(requests.map(r => BigInt(r.userToken)))
-  const encoded = await policy.encode(tokens, requests.length, length, users)
+  const state = await policy.encode(tokens, requests.length, length, users)
   const masks = requests.map(r => new LeafMask(trie, codes, r.exclude, r.allow))
-  let beams: Beam[][] = masks.map(mask => mask.alive(0) > 0 ? [{ node: 0, score: 0, tokens: [layout.bos] }] : [])
+  let beams: Beam[][] = masks.map(mask => mask.alive(0) > 0 ? [{ node: 0, score: 0, token: layout.bos, parent: 0 }] : [])
   const b = trie.b
   for (let level = 0; level < trie.levels; level++) {
-    const rows = beams.reduce((n, list) => n + list.length, 0)
-    if (rows === 0) break
-    const prefix = new BigInt64Array(rows * (level + 1))
-    const beamIndex = new BigInt64Array(rows)
-    let row = 0
-    beams.forEach((list, request) => {
-      for (const beam of list) {
-        beam.tokens.forEach((t, i) => { prefix[row * (level + 1) + i] = BigInt(t) })
-        beamIndex[row++] = BigInt(request)
-      }
-    })
-    const logits = await policy.step(encoded, prefix, rows, level + 1, beamIndex, level)
-    row = 0
+    const width = Math.max(...beams.map(list => list.length))
+    if (width === 0) break
+    const stepTokens = new BigInt64Array(requests.length * width).fill(BigInt(layout.pad))
+    const parents = new BigInt64Array(requests.length * width)
+    beams.forEach((list, request) => list.forEach((beam, slot) => {
+      stepTokens[request * width + slot] = BigInt(beam.token)
+      parents[request * width + slot] = BigInt(beam.parent)
+    }))
+    const logits = await policy.step(state, stepTokens, parents, requests.length, width, level)
     beams = beams.map((list, request) => {
       const top = new TopCandidates(requests[request].beamWidth)
-      list.forEach((beam, index) => {
-        const base = (row++) * policy.width
+      list.forEach((beam, slot) => {
+        const base = (request * width + slot) * policy.width
         const first = b.firstChild[beam.node]; const end = first + b.childCount[beam.node]
         let max = -Infinity
         for (let e = first; e < end; e++) max = Math.max(max, logits[base + b.childCode[e]])
@@ -95,14 +95,10 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
         for (let e = first; e < end; e++) sum += Math.exp(logits[base + b.childCode[e]] - max)
         const logZ = max + Math.log(sum)
         for (let e = first; e < end; e++) {
-          if (masks[request].alive(e + 1) > 0) top.offer(beam.score + logits[base + b.childCode[e]] - logZ, index, e + 1, b.childCode[e])
+          if (masks[request].alive(e + 1) > 0) top.offer(beam.score + logits[base + b.childCode[e]] - logZ, slot, e + 1, b.childCode[e])
         }
       })
-      return top.score.map((score, i) => ({
-        node: top.node[i],
-        score,
-        tokens: [...list[top.beam[i]].tokens, top.code[i] + layout.levelOffsets[level]]
-      }))
+      return top.score.map((score, i) => ({ node: top.node[i], score, token: top.code[i] + layout.levelOffsets[level], parent: top.beam[i] }))
     })
   }
   return beams.map((list, request) => {

@@ -4,13 +4,13 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { beamSearch, type DecodeRequest, type TokenLayout } from '../decoding/beam-search.js'
 import { Trie, type TrieBuffers } from '../decoding/trie.js'
-import { OnnxPolicy } from './onnx-policy.js'
+import { OnnxPolicy, type PolicyDims } from './onnx-policy.js'
 
 export interface WorkerInit {
   encoderFile: string
   decoderFile: string
   threads: number
-  width: number
+  dims: PolicyDims
   trie: TrieBuffers
   codes: Int32Array
   layout: TokenLayout
@@ -19,7 +19,7 @@ export interface Job { id: number, requests: DecodeRequest[] }
 
 const init = workerData as WorkerInit
 const trie = new Trie(init.trie)
-const policy = await OnnxPolicy.load(init.encoderFile, init.decoderFile, init.threads, init.width, init.layout.levelOffsets.length)
+const policy = await OnnxPolicy.load(init.encoderFile, init.decoderFile, init.threads, init.dims)
 const port = parentPort!
 
 port.on('message', (job: Job) => {

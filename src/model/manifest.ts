@@ -22,6 +22,7 @@ export interface Manifest {
   maxHistory: number
   decoding: { defaultBeamWidth: number }
   onnx: { encoder: GraphSpec, decoder: GraphSpec }
+  onnxDims: { layers: number, heads: number, head_dim: number }
   catalogue: { file: string, sha256: string, items: number, hasCategories: boolean }
   parity: { file: string, sha256: string, requests: number }
   metrics: Record<string, unknown>
@@ -29,7 +30,7 @@ export interface Manifest {
 }
 
 const ENCODER_IO = { inputs: ['history_tokens', 'user_token'], outputs: ['cross_kv', 'memory_bias'] }
-const DECODER_IO = { inputs: ['prefix_tokens', 'beam_index', 'cross_kv', 'memory_bias', 'level'], outputs: ['logits'] }
+const DECODER_IO = { inputs: ['token', 'parent', 'past', 'cross_kv', 'memory_bias', 'level'], outputs: ['logits', 'present'] }
 
 function fail (file: string, message: string): never {
   throw new ModelLoadError(file, message)
@@ -75,6 +76,8 @@ export function loadManifest (dir: string): ModelFiles {
   if (m.tokens?.levelOffsets?.length !== levels) fail(manifestFile, 'tokens.levelOffsets must have one offset per level')
   if (m.userHash?.name !== USER_HASH_NAME) fail(manifestFile, `userHash.name "${String(m.userHash?.name)}" is not supported (expected ${USER_HASH_NAME})`)
   if (!Number.isInteger(m.maxHistory) || m.maxHistory < 1) fail(manifestFile, 'maxHistory must be a positive integer')
+  const dims = m.onnxDims
+  if (![dims?.layers, dims?.heads, dims?.head_dim].every(d => Number.isInteger(d) && d > 0)) fail(manifestFile, 'onnxDims must give layers, heads and head_dim')
   checkGraph(manifestFile, 'encoder', m.onnx?.encoder, ENCODER_IO)
   checkGraph(manifestFile, 'decoder', m.onnx?.decoder, DECODER_IO)
   return {

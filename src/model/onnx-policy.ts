@@ -2,13 +2,19 @@
 import ort from 'onnxruntime-node'
 import type { Policy } from '../decoding/beam-search.js'
 
-export interface Encoded { crossKv: ort.Tensor, memoryBias: ort.Tensor }
+/** Per batch: the encoder's outputs and the decoder's self-attention cache, carried between steps. */
+export interface Encoded { crossKv: ort.Tensor, memoryBias: ort.Tensor, past: ort.Tensor }
+
+export interface PolicyDims { width: number, levels: number, layers: number, heads: number, headDim: number }
 
 export class OnnxPolicy implements Policy<Encoded> {
+  readonly width: number
   private constructor (private readonly encoder: ort.InferenceSession, private readonly decoder: ort.InferenceSession,
-    readonly width: number, private readonly levels: number) {}
+    private readonly dims: PolicyDims) {
+    this.width = dims.width
+  }
 
-  static async load (encoderFile: string, decoderFile: string, threads: number, width: number, levels: number): Promise<OnnxPolicy> {
+  static async load (encoderFile: string, decoderFile: string, threads: number, dims: PolicyDims): Promise<OnnxPolicy> {
     const options: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
@@ -19,25 +25,29 @@ export class OnnxPolicy implements Policy<Encoded> {
       ort.InferenceSession.create(encoderFile, options),
       ort.InferenceSession.create(decoderFile, options)
     ])
-    return new OnnxPolicy(encoder, decoder, width, levels)
+    return new OnnxPolicy(encoder, decoder, dims)
   }
 
   async encode (historyTokens: BigInt64Array, batch: number, length: number, userTokens: BigInt64Array): Promise<Encoded> {
     const out = await this.encoder.run({
-      history_tokens: new ort.Tensor('int64', historyTokens, [batch, length, this.levels]),
+      history_tokens: new ort.Tensor('int64', historyTokens, [batch, length, this.dims.levels]),
       user_token: new ort.Tensor('int64', userTokens, [batch])
     })
-    return { crossKv: out.cross_kv, memoryBias: out.memory_bias }
+    const { layers, heads, headDim } = this.dims
+    const past = new ort.Tensor('float32', new Float32Array(0), [layers, 2, batch, 1, heads, 0, headDim])
+    return { crossKv: out.cross_kv, memoryBias: out.memory_bias, past }
   }
 
-  async step (encoded: Encoded, prefix: BigInt64Array, beams: number, prefixLength: number, beamIndex: BigInt64Array, level: number): Promise<Float32Array> {
+  async step (encoded: Encoded, tokens: BigInt64Array, parents: BigInt64Array, batch: number, beams: number, level: number): Promise<Float32Array> {
     const out = await this.decoder.run({
-      prefix_tokens: new ort.Tensor('int64', prefix, [beams, prefixLength]),
-      beam_index: new ort.Tensor('int64', beamIndex, [beams]),
+      token: new ort.Tensor('int64', tokens, [batch, beams]),
+      parent: new ort.Tensor('int64', parents, [batch, beams]),
+      past: encoded.past,
       cross_kv: encoded.crossKv,
       memory_bias: encoded.memoryBias,
       level: new ort.Tensor('int64', BigInt64Array.of(BigInt(level)), [])
     })
+    encoded.past = out.present
     return out.logits.data as Float32Array
   }
 

@@ -34,7 +34,7 @@ export class Recommender {
         encoderFile: files.encoder,
         decoderFile: files.decoder,
         threads,
-        width: Math.max(...m.semanticIds.codebookSizes),
+        dims: { width: Math.max(...m.semanticIds.codebookSizes), levels: m.semanticIds.levels, layers: m.onnxDims.layers, heads: m.onnxDims.heads, headDim: m.onnxDims.head_dim },
         trie: trie.b,
         codes: catalogue.codes,
         layout: { pad: m.tokens.pad, bos: m.tokens.bos, levelOffsets: m.tokens.levelOffsets, maxHistory: m.maxHistory }

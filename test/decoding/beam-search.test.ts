@@ -11,10 +11,12 @@ const N = CODES.length / 3
 const LAYOUT: TokenLayout = { pad: 0, bos: 1, levelOffsets: [2, 5, 8], maxHistory: 4 }
 
 /** A small fake policy at the seam: logits are a fixed pseudo-random function of user, history and prefix. */
-class FakePolicy implements Policy<number[]> {
+interface FakeState { seeds: number[], prefixes: number[][][] } // per request, per beam slot: the tokens so far
+
+class FakePolicy implements Policy<FakeState> {
   readonly width = 3
-  async encode (tokens: BigInt64Array, batch: number, length: number, users: BigInt64Array): Promise<number[]> {
-    return Array.from({ length: batch }, (_, b) => {
+  async encode (tokens: BigInt64Array, batch: number, length: number, users: BigInt64Array): Promise<FakeState> {
+    const seeds = Array.from({ length: batch }, (_, b) => {
       let seed = Number(users[b])
       for (let i = 0; i < length * 3; i++) {
         const t = Number(tokens[b * length * 3 + i])
@@ -22,6 +24,7 @@ class FakePolicy implements Policy<number[]> {
       }
       return seed
     })
+    return { seeds, prefixes: seeds.map(() => [[]]) }
   }
 
   logits (seed: number, prefix: number[]): number[] {
@@ -30,11 +33,13 @@ class FakePolicy implements Policy<number[]> {
     return [0, 1, 2].map(c => 3 * Math.sin(s * 0.37 + c * 1.91))
   }
 
-  async step (seeds: number[], prefix: BigInt64Array, beams: number, length: number, beamIndex: BigInt64Array): Promise<Float32Array> {
-    const out = new Float32Array(beams * 3)
-    for (let r = 0; r < beams; r++) {
-      out.set(this.logits(seeds[Number(beamIndex[r])], Array.from(prefix.subarray(r * length, (r + 1) * length), Number)), r * 3)
-    }
+  async step (state: FakeState, tokens: BigInt64Array, parents: BigInt64Array, batch: number, beams: number): Promise<Float32Array> {
+    const out = new Float32Array(batch * beams * 3)
+    state.prefixes = state.prefixes.map((previous, b) => Array.from({ length: beams }, (_, slot) => {
+      const prefix = [...(previous[Number(parents[b * beams + slot])] ?? []), Number(tokens[b * beams + slot])]
+      out.set(this.logits(state.seeds[b], prefix), (b * beams + slot) * 3)
+      return prefix
+    }))
     return out
   }
 }
@@ -46,7 +51,7 @@ function request (history: number[], more: Partial<DecodeRequest> = {}): DecodeR
 /** log P(item) of every item by walking every path, normalising over the trie's children at each node. */
 async function exhaustive (policy: FakePolicy, trie: Trie, r: DecodeRequest): Promise<number[]> {
   const { tokens, length } = historyTokens([r], CODES, LAYOUT)
-  const [seed] = await policy.encode(tokens, 1, length, BigInt64Array.of(BigInt(r.userToken)))
+  const { seeds: [seed] } = await policy.encode(tokens, 1, length, BigInt64Array.of(BigInt(r.userToken)))
   return Array.from({ length: N }, (_, item) => {
     let node = 0; let logp = 0; const prefix = [LAYOUT.bos]
     for (let l = 0; l < 3; l++) {

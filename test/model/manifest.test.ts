@@ -28,7 +28,7 @@ function refuses (dir: string, file: string, message: RegExp): void {
 test('the fixture model loads and describes its interface', () => {
   const files = loadManifest(FIXTURE_MODEL)
   assert.equal(files.manifest.formatVersion, 1)
-  assert.equal(files.manifest.onnx.decoder.inputs.length, 5)
+  assert.equal(files.manifest.onnx.decoder.inputs.length, 6)
 })
 
 test('a changed ONNX file is refused, naming the file', () => {

@@ -20,7 +20,9 @@ for (const dir of models) {
     const { manifest: m, encoder, decoder, catalogue: file, parity } = loadManifest(dir)
     const catalogue = Catalogue.load(file, m.semanticIds.levels, m.catalogue.items, m.semanticIds.codebookSizes)
     const trie = Trie.fromCodes(catalogue.codes, m.semanticIds.levels)
-    const policy = await OnnxPolicy.load(encoder, decoder, 1, Math.max(...m.semanticIds.codebookSizes), m.semanticIds.levels)
+    const policy = await OnnxPolicy.load(encoder, decoder, 1, {
+      width: Math.max(...m.semanticIds.codebookSizes), levels: m.semanticIds.levels, layers: m.onnxDims.layers, heads: m.onnxDims.heads, headDim: m.onnxDims.head_dim
+    })
     const layout = { pad: m.tokens.pad, bos: m.tokens.bos, levelOffsets: m.tokens.levelOffsets, maxHistory: m.maxHistory }
     const vectors: Vector[] = readFileSync(parity, 'utf8').trim().split('\n').map(l => JSON.parse(l))
     assert.ok(vectors.length >= 50)

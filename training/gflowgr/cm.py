@@ -52,7 +52,7 @@ class SASRec(nn.Module):
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         """seq [B,T] left-padded with n_items -> hidden [B,T,D]."""
-        T = seq.shape[1]
+        T = seq.shape[1]  # <= max_len; positions count back from the most recent item
         valid = seq != self.n_items
         allowed = torch.ones(T, T, dtype=torch.bool, device=seq.device).tril()[None] & valid[:, None, :]
         allowed |= torch.eye(T, dtype=torch.bool, device=seq.device)[None]  # a row never has every key masked
@@ -85,13 +85,19 @@ def train_epoch(model: SASRec, optimizer, chunks: list[list[int]], batch_size: i
     model.train()
     device = model.item_emb.weight.device
     rng.shuffle(chunks)
+    window = batch_size * 50  # sort within windows: batches of similar length, little padding
+    chunks[:] = [c for at in range(0, len(chunks), window) for c in sorted(chunks[at:at + window], key=len)]
+    order = list(range(0, len(chunks), batch_size))
+    rng.shuffle(order)
+    chunks[:] = [c for at in order for c in chunks[at:at + batch_size]]
     total, count = 0.0, 0
     for start in range(0, len(chunks), batch_size):
-        batch = pad_left(chunks[start:start + batch_size], model.cfg.max_len + 1, model.n_items).to(device)
+        chunk = chunks[start:start + batch_size]
+        batch = pad_left(chunk, max(map(len, chunk)), model.n_items).to(device)  # padded to the longest, not max_len
         inputs, targets = batch[:, :-1], batch[:, 1:]
-        logits = model(inputs) @ model.item_emb.weight[:-1].T
         mask = (targets != model.n_items) & (inputs != model.n_items)
-        loss = F.cross_entropy(logits[mask], targets[mask])
+        logits = model(inputs)[mask] @ model.item_emb.weight[:-1].T  # full softmax, on real positions only
+        loss = F.cross_entropy(logits, targets[mask])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

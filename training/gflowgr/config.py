@@ -17,7 +17,7 @@ from .tokenizer import TokenizerConfig
 
 @dataclass
 class SFTConfig:
-    epochs: int = 30
+    epochs: float = 30.0
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.01
@@ -53,6 +53,7 @@ class EvalConfig:
 @dataclass
 class ExportConfig:
     out_dir: str = ""            # default: ../models/<name> relative to training/
+    checkpoint: str = "auto"     # auto (best validation NDCG@10 in evaluate.json) | sft | gflowgr
     parity_requests: int = 64
     beam: int = 20
     k: int = 10
@@ -91,6 +92,7 @@ class ExperimentConfig:
             (self.tokenizer.levels >= 1 and self.tokenizer.codebook_size >= 2, "tokenizer needs >= 1 level of >= 2 codes"),
             (self.policy.d_model % self.policy.n_heads == 0, "policy.d_model must be divisible by policy.n_heads"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
+            (self.export.checkpoint in ("auto", "sft", "gflowgr"), "export.checkpoint must be auto, sft or gflowgr"),
         ]
         for ok, message in checks:
             if not ok:

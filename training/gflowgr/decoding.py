@@ -22,34 +22,31 @@ def beam_search(policy: Policy, trie: TrieTensors, history_tokens: torch.Tensor,
     B = history_tokens.shape[0]
     device = history_tokens.device
     cross_kv, memory_bias = policy.encode(history_tokens, user_token)
+    if trace is not None:
+        trace.append({"cross_kv": cross_kv, "memory_bias": memory_bias})
     alive = trie.alive_counts(excluded) if excluded is not None else None
     node = torch.zeros(B, 1, dtype=torch.long, device=device)
     score = torch.zeros(B, 1, device=device)
-    prefix = torch.full((B, 1, 1), BOS, dtype=torch.long, device=device)
-    levels = len(policy.cfg.codebook_sizes)
+    token = torch.full((B, 1), BOS, dtype=torch.long, device=device)
+    parent = torch.zeros(B, 1, dtype=torch.long, device=device)
+    past = policy.empty_cache(B, device)
     offsets = torch.tensor(policy.cfg.level_offsets, device=device)
-    if trace is not None:
-        trace.append({"cross_kv": cross_kv, "memory_bias": memory_bias})
-    for level in range(levels):
-        W = node.shape[1]
-        beam_index = torch.arange(B, device=device).repeat_interleave(W)
-        flat_prefix = prefix.reshape(B * W, -1)
-        logits = policy.step_logits(flat_prefix, beam_index, cross_kv, memory_bias, torch.tensor(level, device=device))
+    for level in range(policy.cfg.levels):
+        level_t = torch.tensor(level, device=device)
+        logits, past = policy.decode_step(token, parent, past, cross_kv, memory_bias, level_t)   # [B,W,V]
         if trace is not None:
-            trace.append({"prefix": flat_prefix, "beam_index": beam_index, "level": level, "logits": logits})
-        logits = logits.view(B, W, -1)
+            trace.append({"token": token, "parent": parent, "level": level, "logits": logits})
         children = trie.child_table[node]                              # [B,W,V]
         log_pf = masked_log_softmax(logits, children >= 0)
         live = (children >= 0) & (score[..., None] > float("-inf"))
         if alive is not None:
             live &= torch.gather(alive, 1, children.clamp(min=0).view(B, -1)).view(children.shape) > 0
         candidates = torch.where(live, score[..., None] + log_pf, torch.full_like(log_pf, float("-inf")))
-        top_score, top = candidates.view(B, -1).topk(min(beam, W * candidates.shape[-1]), dim=1)
-        parent, code = top // candidates.shape[-1], top % candidates.shape[-1]
+        W, V = candidates.shape[1], candidates.shape[2]
+        score, top = candidates.view(B, -1).topk(min(beam, W * V), dim=1)
+        parent, code = top // V, top % V
         node = torch.gather(children.view(B, -1), 1, top)
-        score = top_score
-        prefix = torch.cat([torch.gather(prefix, 1, parent[..., None].expand(-1, -1, prefix.shape[-1])),
-                            (code + offsets[level])[..., None]], dim=2)
+        token = code + offsets[level]
     dead = score == float("-inf")
     items = torch.where(dead, torch.full_like(node, -1), trie.leaf_item[node.clamp(min=0)])
     items, score = items[:, :k], score[:, :k]

@@ -3,9 +3,11 @@
 The ONNX interface (every name, dtype and symbolic shape is written into the manifest):
   encoder(history_tokens int64 [batch, history, levels], user_token int64 [batch])
       -> cross_kv float32 [layers, 2, batch, heads, memory, head_dim], memory_bias float32 [batch, memory]
-  decoder(prefix_tokens int64 [beams, prefix], beam_index int64 [beams], cross_kv, memory_bias, level int64 [])
-      -> logits float32 [beams, width]
-The host runs the beam search between decoder steps: masked log-softmax over the trie's children.
+  decoder(token int64 [batch, beams], parent int64 [batch, beams], past float32 [layers, 2, batch, parent_beams, heads, level, head_dim],
+          cross_kv, memory_bias, level int64 [])
+      -> logits float32 [batch, beams, width], present float32 [layers, 2, batch, beams, heads, level + 1, head_dim]
+The host runs the beam search between decoder steps (masked log-softmax over the trie's children) and
+feeds each step's `present` back as the next step's `past`, with the parent beam of every new beam.
 """
 from __future__ import annotations
 
@@ -44,8 +46,8 @@ class DecoderGraph(nn.Module):
         super().__init__()
         self.policy = policy
 
-    def forward(self, prefix_tokens, beam_index, cross_kv, memory_bias, level):
-        return self.policy.step_logits(prefix_tokens, beam_index, cross_kv, memory_bias, level)
+    def forward(self, token, parent, past, cross_kv, memory_bias, level):
+        return self.policy.decode_step(token, parent, past, cross_kv, memory_bias, level)
 
 
 def interface(cfg) -> dict:
@@ -60,15 +62,18 @@ def interface(cfg) -> dict:
         },
         "decoder": {
             "file": "decoder.onnx",
-            "inputs": [{"name": "prefix_tokens", "dtype": "int64", "shape": ["beams", "prefix"]},
-                       {"name": "beam_index", "dtype": "int64", "shape": ["beams"]},
+            "inputs": [{"name": "token", "dtype": "int64", "shape": ["batch", "beams"]},
+                       {"name": "parent", "dtype": "int64", "shape": ["batch", "beams"]},
+                       {"name": "past", "dtype": "float32", "shape": ["layers", 2, "batch", "parent_beams", "heads", "level", "head_dim"]},
                        {"name": "cross_kv", "dtype": "float32", "shape": kv},
                        {"name": "memory_bias", "dtype": "float32", "shape": ["batch", "memory"]},
                        {"name": "level", "dtype": "int64", "shape": []}],
-            "outputs": [{"name": "logits", "dtype": "float32", "shape": ["beams", max(cfg.codebook_sizes)]}],
+            "outputs": [{"name": "logits", "dtype": "float32", "shape": ["batch", "beams", max(cfg.codebook_sizes)]},
+                        {"name": "present", "dtype": "float32", "shape": ["layers", 2, "batch", "beams", "heads", "level + 1", "head_dim"]}],
         },
         "dims": {"layers": cfg.n_decoder_layers, "heads": cfg.n_heads, "head_dim": cfg.d_model // cfg.n_heads,
-                 "memory": "history + 1 (the user token comes first)"},
+                 "memory": "history + 1 (the user token comes first)",
+                 "level": "codes generated so far (0 at the first step, whose past is empty and has one beam per request)"},
     }
 
 
@@ -80,15 +85,20 @@ def _export_onnx(policy: Policy, out: Path, spec: dict) -> None:
     users = torch.tensor([policy.cfg.user_offset, policy.cfg.user_offset + 1])
     with torch.no_grad():
         cross_kv, memory_bias = policy.encode(hist, users)
-    prefix = torch.full((4, 2), BOS, dtype=torch.long)
-    prefix[:, 1] = policy.cfg.level_offsets[0]
+    token = torch.full((2, 3), policy.cfg.level_offsets[0], dtype=torch.long)
+    parent = torch.tensor([[0, 1, 1], [1, 0, 0]])
+    with torch.no_grad():
+        _, past = policy.decode_step(torch.full((2, 2), BOS), torch.zeros(2, 2, dtype=torch.long),
+                                     policy.empty_cache(2), cross_kv, memory_bias, torch.tensor(0))
     for name, graph, args, axes in [
         ("encoder", EncoderGraph(policy).eval(), (hist, users),
          {"history_tokens": {0: "batch", 1: "history"}, "user_token": {0: "batch"},
           "cross_kv": {2: "batch", 4: "memory"}, "memory_bias": {0: "batch", 1: "memory"}}),
-        ("decoder", DecoderGraph(policy).eval(), (prefix, torch.tensor([0, 0, 1, 1]), cross_kv, memory_bias, torch.tensor(1)),
-         {"prefix_tokens": {0: "beams", 1: "prefix"}, "beam_index": {0: "beams"}, "cross_kv": {2: "batch", 4: "memory"},
-          "memory_bias": {0: "batch", 1: "memory"}, "logits": {0: "beams"}}),
+        ("decoder", DecoderGraph(policy).eval(), (token, parent, past, cross_kv, memory_bias, torch.tensor(1)),
+         {"token": {0: "batch", 1: "beams"}, "parent": {0: "batch", 1: "beams"},
+          "past": {2: "batch", 3: "parent_beams", 5: "level"}, "cross_kv": {2: "batch", 4: "memory"},
+          "memory_bias": {0: "batch", 1: "memory"}, "logits": {0: "batch", 1: "beams"},
+          "present": {2: "batch", 3: "beams", 5: "level_plus_1"}}),
     ]:
         torch.onnx.export(graph, args, str(out / spec[name]["file"]), dynamo=False, opset_version=17,
                           input_names=[i["name"] for i in spec[name]["inputs"]],
@@ -133,9 +143,10 @@ def check_parity(policy: Policy, trie, item_tokens, requests, beam: int, k: int,
             kv, bias = encoder.run(None, {"history_tokens": h[None].numpy(), "user_token": u[None].numpy()})
             worst = max(worst, float(np.abs(kv - trace[0]["cross_kv"].numpy()).max()),
                         float(np.abs(bias - trace[0]["memory_bias"].numpy()).max()))
-            for step in trace[1:]:
-                (logits,) = decoder.run(None, {"prefix_tokens": step["prefix"].numpy(), "beam_index": step["beam_index"].numpy(),
-                                               "cross_kv": kv, "memory_bias": bias, "level": np.array(step["level"], dtype=np.int64)})
+            past = policy.empty_cache(1).numpy()
+            for step in trace[1:]:  # onnxruntime's own cache is carried from step to step
+                logits, past = decoder.run(None, {"token": step["token"].numpy(), "parent": step["parent"].numpy(), "past": past,
+                                                  "cross_kv": kv, "memory_bias": bias, "level": np.array(step["level"], dtype=np.int64)})
                 worst = max(worst, float(np.abs(logits - step["logits"].numpy()).max()))
         # the batched encoder (left padding) must agree with the one-by-one runs
         kv_batch, _ = encoder.run(None, {"history_tokens": hist.numpy(), "user_token": users.numpy()})
@@ -163,12 +174,22 @@ def _stage_seconds(run: Run) -> dict:
     return out
 
 
+def choose_checkpoint(run: Run) -> tuple[str, str]:
+    """The configured checkpoint, or with 'auto' the one with the best validation NDCG@10 (standard protocol)."""
+    choice = run.cfg.export.checkpoint
+    if choice == "auto":
+        metrics = _metrics(run)
+        scored = {name: metrics[name]["valid"]["standard"]["ndcg@10"] for name in ("sft", "gflowgr") if name in metrics}
+        choice = max(scored, key=scored.get) if scored else ("gflowgr" if run.path("gflowgr.pt").exists() else "sft")
+    return f"{choice}.pt", choice
+
+
 def export_model(run: Run) -> dict:
     from .stages import _load_data, _policy_setup, load_policy
     cfg = run.cfg
     dataset, split, _, _ = _load_data(run)
     _, trie, codes, item_tokens = _policy_setup(run)
-    checkpoint = ("gflowgr.pt", "gflowgr") if run.path("gflowgr.pt").exists() else ("sft.pt", "sft")
+    checkpoint = choose_checkpoint(run)
     policy = load_policy(run, *checkpoint).cpu().eval()
     item_tokens, codes = item_tokens.cpu(), codes.cpu()
     out = Path(cfg.export.out_dir or Path(__file__).resolve().parents[2] / "models" / cfg.name)
@@ -255,7 +276,8 @@ The data are for research use only; see the dataset's SOURCE.md.
 ## Model
 Semantic IDs: {m['semanticIds']['levels']} levels, codebook sizes {m['semanticIds']['codebookSizes']}.
 Policy: encoder-decoder, {m['onnxDims']['layers']} decoder layers, {m['onnxDims']['heads']} heads, head dim {m['onnxDims']['head_dim']}.
-Checkpoint exported: `{m['checkpoint']}`; fine-tuning objective `{g['objective']}`, lambda {g['lam']}, N {g['n_trajectories']},
+Checkpoint exported: `{m['checkpoint']}` (export.checkpoint = `{m['training']['config']['export']['checkpoint']}`; `auto` takes the better validation NDCG@10 of SFT and GFlowGR).
+GFlowGR fine-tuning: objective `{g['objective']}`, lambda {g['lam']}, N {g['n_trajectories']},
 sampler `{g['sampler']}`, reward {g['reward']}.
 
 ## Training

@@ -2,9 +2,10 @@
 
 Encoder input: one position per history item (the sum of its code embeddings) after a user token.
 Its output is already the cross-attention keys/values of every decoder layer, computed once per
-request. The decoder takes the prefix of codes generated so far and the index of the request each
-beam belongs to, gathers keys/values by that index (no copies of the memory per beam), and projects
-only onto the codebook of the level being generated.
+request. Serving decodes one step at a time (`decode_step`): the beams of a request form one query
+block over that request's keys/values (no copies of the memory per beam), a self-attention cache
+holds the earlier positions, and the output projects only onto the codebook of the level being
+generated. Training uses the same weights teacher-forced over whole target IDs (`teacher_forced`).
 
 Token layout (recorded in the manifest): 0 pad, 1 bos, then each level's codes at its own offset,
 then `user_buckets + 1` user tokens (the last one for anonymous requests).
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .layers import NEG_INF, DecoderBlock, EncoderBlock, causal_bias, padding_bias
@@ -120,10 +122,41 @@ class Policy(nn.Module):
             x = block(x, causal, kv[layer], bias)
         return self.decoder_ln(x)
 
-    def step_logits(self, prefix, beam_index, cross_kv, memory_bias, level: torch.Tensor) -> torch.Tensor:
-        """Logits of the next code (level = prefix length - 1) over the widest codebook: [N, width]."""
-        h = self.decode_hidden(prefix, beam_index, cross_kv, memory_bias)[:, -1]
-        return h @ self.head_weight[level].T + self.head_bias[level]
+    def decode_step(self, token: torch.Tensor, parent: torch.Tensor, past: torch.Tensor, cross_kv: torch.Tensor,
+                    memory_bias: torch.Tensor, level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One decoding step for `width` beams per request, with a self-attention cache.
+
+        token [B,W]: each beam's last token (BOS at level 0); parent [B,W]: the beam of the previous step it
+        extends; past [layers,2,B,W',H,level,hd]: the previous step's `present`. Cross-attention runs per
+        request over all its beams at once, so the memory's keys/values are never copied per beam.
+        -> logits [B,W,width] of the next code, present [layers,2,B,W,H,level+1,hd].
+        """
+        B, W = token.shape
+        H, hd = self.cfg.n_heads, self.cfg.d_model // self.cfg.n_heads
+        index = parent[None, None, :, :, None, None, None].expand(past.shape[0], 2, B, W, H, past.shape[5], hd)
+        past = torch.gather(past, 3, index)
+        x = self.token_emb(token) + self.prefix_pos(level)
+        presents = []
+        for layer, block in enumerate(self.decoder):
+            h = block.ln1(x)
+            q = block.self_attn.q(h).reshape(B * W, H, 1, hd)
+            k, v = block.self_attn.kv(h).chunk(2, dim=-1)
+            keys = torch.cat([past[layer, 0], k.reshape(B, W, H, 1, hd)], dim=3)
+            values = torch.cat([past[layer, 1], v.reshape(B, W, H, 1, hd)], dim=3)
+            presents.append(torch.stack([keys, values]))
+            y = F.scaled_dot_product_attention(q, keys.reshape(B * W, H, -1, hd), values.reshape(B * W, H, -1, hd))
+            x = x + block.self_attn.out(y.reshape(B, W, H * hd))
+            q = block.cross_attn.q(block.ln2(x)).reshape(B, W, H, hd).transpose(1, 2)       # [B,H,W,hd]
+            y = F.scaled_dot_product_attention(q, cross_kv[layer, 0], cross_kv[layer, 1], attn_mask=memory_bias[:, None, None, :])
+            x = x + block.cross_attn.out(y.transpose(1, 2).reshape(B, W, H * hd))
+            x = x + block.ff(block.ln3(x))
+        x = self.decoder_ln(x)
+        return x @ self.head_weight[level].T + self.head_bias[level], torch.stack(presents)
+
+    def empty_cache(self, batch: int, device=None) -> torch.Tensor:
+        """The `past` of level 0: no positions yet, one beam per request."""
+        cfg = self.cfg
+        return torch.zeros(cfg.n_decoder_layers, 2, batch, 1, cfg.n_heads, 0, cfg.d_model // cfg.n_heads, device=device)
 
     def teacher_forced(self, target_tokens: torch.Tensor, beam_index: torch.Tensor, cross_kv, memory_bias):
         """target_tokens [N,L] -> (logits [N,L,width] for every level, decoder hidden [N,L,D])."""

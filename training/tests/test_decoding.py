@@ -97,3 +97,25 @@ def test_eval_mode_attention_has_no_nan_for_fully_padded_rows(setup):
     hist = history_batch([[], [2]], item_tokens, policy.cfg.max_history)  # row 0: every history key is padding
     kv, bias = policy.encode(hist, user_tokens([None, "x"], policy))
     assert torch.isfinite(kv).all() and torch.isfinite(bias).all()
+
+
+def test_cached_decode_steps_match_teacher_forcing(setup):
+    policy, _, _, item_tokens = setup
+    hist = history_batch([[1, 2], [3]], item_tokens, policy.cfg.max_history)
+    kv, bias = policy.encode(hist, user_tokens(["a", None], policy))
+    targets = item_tokens[torch.tensor([[4, 7, 0], [9, 9, 2]])]  # [B=2, W=3 beams, L]
+    with torch.no_grad():
+        expected, _ = policy.teacher_forced(targets.reshape(6, -1), torch.arange(2).repeat_interleave(3), kv, bias)
+        token = torch.full((2, 3), 1)
+        parent = torch.zeros(2, 3, dtype=torch.long)
+        past = policy.empty_cache(2)
+        for level in range(3):
+            logits, past = policy.decode_step(token, parent, past, kv, bias, torch.tensor(level))
+            assert torch.allclose(logits.reshape(6, -1), expected[:, level], atol=1e-5)
+            token, parent = targets[:, :, level], torch.arange(3).repeat(2, 1)
+    # reordering beams through `parent` carries their caches along
+    with torch.no_grad():
+        _, past = policy.decode_step(torch.full((1, 2), 1), torch.zeros(1, 2, dtype=torch.long), policy.empty_cache(1), kv[:, :, :1], bias[:1], torch.tensor(0))
+        _, past = policy.decode_step(targets[:1, :2, 0], torch.tensor([[0, 1]]), past, kv[:, :, :1], bias[:1], torch.tensor(1))
+        swapped, _ = policy.decode_step(targets[:1, [1, 0], 1], torch.tensor([[1, 0]]), past, kv[:, :, :1], bias[:1], torch.tensor(2))
+        assert torch.allclose(swapped[0], expected[[1, 0], 2], atol=1e-5)

@@ -37,17 +37,18 @@ def on_policy(policy: Policy, trie: TrieTensors, cross_kv, memory_bias, positive
               generator: torch.Generator) -> torch.Tensor:
     B = positives.shape[0]
     device = positives.device
-    beam_index = torch.arange(B, device=device).repeat_interleave(count)
-    node = torch.zeros(B * count, dtype=torch.long, device=device)
-    prefix = torch.full((B * count, 1), BOS, dtype=torch.long, device=device)
-    offsets = policy.cfg.level_offsets
+    node = torch.zeros(B, count, dtype=torch.long, device=device)
+    token = torch.full((B, count), BOS, dtype=torch.long, device=device)
+    samples = torch.arange(count, device=device).repeat(B, 1)  # each sample extends itself
+    past = policy.empty_cache(B, device)
+    parent = torch.zeros_like(samples)
     for level in range(policy.cfg.levels):
-        logits = policy.step_logits(prefix, beam_index, cross_kv, memory_bias, torch.tensor(level))
+        logits, past = policy.decode_step(token, parent, past, cross_kv, memory_bias, torch.tensor(level))
         probs = masked_log_softmax(logits, trie.valid_children(node)).exp()
-        code = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        code = torch.multinomial(probs.view(B * count, -1), 1, generator=generator).view(B, count)
         node = trie.child_table[node, code]
-        prefix = torch.cat([prefix, (code + offsets[level])[:, None]], dim=1)
-    items = trie.leaf_item[node].view(B, count)
+        token, parent = code + policy.cfg.level_offsets[level], samples
+    items = trie.leaf_item[node]
     # a draw of the positive is replaced by a uniform item, so every extra trajectory is a non-observed item
     replacement = uniform(int(trie.leaves_below[0]), positives, count, generator)
     return torch.where(items == positives[:, None], replacement, items)
