@@ -14,7 +14,7 @@ def test_file_and_overrides(tmp_path):
 @pytest.mark.parametrize("override, message", [
     ("--sft.epoch=2", "unknown setting sft.epoch"),
     ("--sft.epochs=two", "not a valid value"),
-    ("--sft.epochs=2.5", "expects an integer"),
+    ("--sft.patience=2.5", "expects an integer"),
     ("--gflowgr.sampler=greedy", "gflowgr.sampler 'greedy'"),
     ("--gflowgr.reward.floor=0", "R must stay positive"),
     ("sft.epochs=2", "must look like"),

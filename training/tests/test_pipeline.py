@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gflowgr.config import load_config
-from gflowgr.export import check_parity
+from gflowgr.export import check_parity, choose_checkpoint
 from gflowgr.rundir import Run
 from gflowgr.stages import STAGES, _load_data, _policy_setup, load_policy, run_all
 
@@ -66,7 +66,7 @@ def test_parity_check_detects_a_policy_that_differs_from_the_onnx_files(smoke):
     run = Run(cfg)
     _, split, _, _ = _load_data(run)
     _, trie, _, item_tokens = _policy_setup(run)
-    policy = load_policy(run, "gflowgr.pt", "gflowgr")
+    policy = load_policy(run, *choose_checkpoint(run))  # the checkpoint the export took
     requests = [{"userId": u, "history": h, "excludeSeen": False} for u, h, _ in split.test[:4]]
     _, same = check_parity(policy, trie, item_tokens, requests, 5, 5, out / "model")
     assert same <= 1e-4
