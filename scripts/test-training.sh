@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install --quiet -r training/requirements.txt
 fi
 cd training
-exec ../.venv/bin/python -m pytest -q tests
+exec ../.venv/bin/python -m pytest -q --durations=5 tests
