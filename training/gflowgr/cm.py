@@ -72,7 +72,7 @@ class SASRec(nn.Module):
         return self.item_emb.weight[:-1].detach()
 
 
-def _training_chunks(train: dict[str, list[int]], max_len: int) -> list[list[int]]:
+def training_chunks(train: dict[str, list[int]], max_len: int) -> list[list[int]]:
     """Each user's training sequence cut, from the end, into windows of max_len + 1 items."""
     chunks = []
     for seq in train.values():

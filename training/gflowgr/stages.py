@@ -10,12 +10,13 @@ import random
 
 import numpy as np
 import torch
+from tqdm import trange
 
 from . import data
-from .cm import SASRec, _training_chunks, train_epoch
+from .cm import SASRec, train_epoch, training_chunks
 from .config import ExperimentConfig
 from .evaluate import rank_cm, rank_policy, score
-from .model import Policy, PolicyConfig, build_item_tokens
+from .model import Policy, build_item_tokens
 from .rundir import PROGRESS_INTERVAL, Run, seed_everything
 from .tokenizer import build_semantic_ids
 from .train import GFlowGRLoss, fit, optimizer_for, sft_loss
@@ -54,9 +55,8 @@ def cm(run: Run) -> None:
     with run.stage("cm") as results:
         model = SASRec(dataset.n_items, cfg.cm).to(run.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.cm.lr, weight_decay=cfg.cm.weight_decay)
-        chunks, rng = _training_chunks(split.train, cfg.cm.max_len), random.Random(cfg.seed)
+        chunks, rng = training_chunks(split.train, cfg.cm.max_len), random.Random(cfg.seed)
         best, best_state, bad, curve = -1.0, None, 0, []
-        from tqdm import trange
         for epoch in (bar := trange(cfg.cm.epochs, desc="cm", unit="epoch", mininterval=PROGRESS_INTERVAL)):
             loss = train_epoch(model, optimizer, chunks, cfg.cm.batch_size, rng)
             if (epoch + 1) % cfg.cm.eval_every and epoch + 1 != cfg.cm.epochs:
