@@ -29,6 +29,16 @@ export interface Manifest {
   training: Record<string, unknown>
 }
 
+/** What the beam search needs of the token layout. */
+export function tokenLayout (m: Manifest): { pad: number, bos: number, levelOffsets: number[], maxHistory: number } {
+  return { pad: m.tokens.pad, bos: m.tokens.bos, levelOffsets: m.tokens.levelOffsets, maxHistory: m.maxHistory }
+}
+
+/** The shapes the ONNX policy needs: logits width, levels and the decoder cache's dimensions. */
+export function policyDims (m: Manifest): { width: number, levels: number, layers: number, heads: number, headDim: number } {
+  return { width: Math.max(...m.semanticIds.codebookSizes), levels: m.semanticIds.levels, layers: m.onnxDims.layers, heads: m.onnxDims.heads, headDim: m.onnxDims.head_dim }
+}
+
 const ENCODER_IO = { inputs: ['history_tokens', 'user_token'], outputs: ['cross_kv', 'memory_bias'] }
 const DECODER_IO = { inputs: ['token', 'parent', 'past', 'cross_kv', 'memory_bias', 'level'], outputs: ['logits', 'present'] }
 

@@ -1,6 +1,6 @@
 // The loaded model: manifest, catalogue, trie and the inference pool, behind one `recommend` call.
 import { Catalogue } from './catalogue.js'
-import { loadManifest, type Manifest } from './manifest.js'
+import { loadManifest, policyDims, tokenLayout, type Manifest } from './manifest.js'
 import { userToken } from './user-hash.js'
 import { WorkerPool, type PoolOptions } from './worker-pool.js'
 import { Trie } from '../decoding/trie.js'
@@ -34,10 +34,10 @@ export class Recommender {
         encoderFile: files.encoder,
         decoderFile: files.decoder,
         threads,
-        dims: { width: Math.max(...m.semanticIds.codebookSizes), levels: m.semanticIds.levels, layers: m.onnxDims.layers, heads: m.onnxDims.heads, headDim: m.onnxDims.head_dim },
+        dims: policyDims(m),
         trie: trie.b,
         codes: catalogue.codes,
-        layout: { pad: m.tokens.pad, bos: m.tokens.bos, levelOffsets: m.tokens.levelOffsets, maxHistory: m.maxHistory }
+        layout: tokenLayout(m)
       }
     })
     await workers.start()

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { beamSearch } from '../../src/decoding/beam-search.js'
 import { Trie } from '../../src/decoding/trie.js'
 import { Catalogue } from '../../src/model/catalogue.js'
-import { loadManifest } from '../../src/model/manifest.js'
+import { loadManifest, policyDims, tokenLayout } from '../../src/model/manifest.js'
 import { OnnxPolicy } from '../../src/model/onnx-policy.js'
 import { userToken } from '../../src/model/user-hash.js'
 import { FIXTURE_MODEL, SHIPPED_MODELS } from '../helper.js'
@@ -20,10 +20,8 @@ for (const dir of models) {
     const { manifest: m, encoder, decoder, catalogue: file, parity } = loadManifest(dir)
     const catalogue = Catalogue.load(file, m.semanticIds.levels, m.catalogue.items, m.semanticIds.codebookSizes)
     const trie = Trie.fromCodes(catalogue.codes, m.semanticIds.levels)
-    const policy = await OnnxPolicy.load(encoder, decoder, 1, {
-      width: Math.max(...m.semanticIds.codebookSizes), levels: m.semanticIds.levels, layers: m.onnxDims.layers, heads: m.onnxDims.heads, headDim: m.onnxDims.head_dim
-    })
-    const layout = { pad: m.tokens.pad, bos: m.tokens.bos, levelOffsets: m.tokens.levelOffsets, maxHistory: m.maxHistory }
+    const policy = await OnnxPolicy.load(encoder, decoder, 1, policyDims(m))
+    const layout = tokenLayout(m)
     const vectors: Vector[] = readFileSync(parity, 'utf8').trim().split('\n').map(l => JSON.parse(l))
     assert.ok(vectors.length >= 50)
     const requests = vectors.map(v => {

@@ -84,6 +84,11 @@ def causal_bias(length: int, device=None) -> torch.Tensor:
     return torch.zeros(length, length, device=device).masked_fill(~mask, NEG_INF)
 
 
+def memory_bias(valid: torch.Tensor) -> torch.Tensor:
+    """valid [B,T] bool -> additive key bias [B,T] (0 or NEG_INF)."""
+    return torch.zeros(valid.shape, device=valid.device).masked_fill(~valid, NEG_INF)
+
+
 def padding_bias(valid: torch.Tensor) -> torch.Tensor:
-    """valid [B,T] bool -> additive key bias [B,1,1,T]."""
-    return torch.zeros(valid.shape, device=valid.device).masked_fill(~valid, NEG_INF)[:, None, None, :]
+    """valid [B,T] bool -> additive key bias [B,1,1,T], broadcast over heads and queries."""
+    return memory_bias(valid)[:, None, None, :]

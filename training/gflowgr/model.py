@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import NEG_INF, DecoderBlock, EncoderBlock, causal_bias, padding_bias
+from .layers import DecoderBlock, EncoderBlock, causal_bias, memory_bias, padding_bias
 
 PAD, BOS = 0, 1
 
@@ -102,8 +102,7 @@ class Policy(nn.Module):
     def encode(self, history_tokens: torch.Tensor, user_token: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """What serving needs: cross-attention keys/values and the additive memory bias [B,M]."""
         memory, valid = self.encode_memory(history_tokens, user_token)
-        bias = torch.zeros(valid.shape, device=valid.device).masked_fill(~valid, NEG_INF)
-        return self.cross_keys_values(memory), bias
+        return self.cross_keys_values(memory), memory_bias(valid)
 
     def log_z(self, memory: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         pooled = (memory * valid[..., None]).sum(1) / valid.sum(1, keepdim=True)

@@ -20,6 +20,7 @@ from .gflownet import sampler
 from .gflownet.db import detailed_balance_loss
 from .gflownet.reward import RewardConfig, log_reward, shared_prefix_length
 from .gflownet.tb import trajectory_balance_loss
+from .layers import memory_bias
 from .model import Policy, history_batch
 from .rundir import PROGRESS_INTERVAL
 from .trie import TrieTensors, masked_log_softmax
@@ -72,7 +73,7 @@ class GFlowGRLoss:
     def __call__(self, policy, trie, codes, item_tokens, batch: Batch, progress: float):
         memory, valid = policy.encode_memory(batch.history_tokens, batch.user_tokens)
         cross_kv = policy.cross_keys_values(memory)
-        bias = torch.zeros(valid.shape, device=valid.device).masked_fill(~valid, -1e9)
+        bias = memory_bias(valid)
         B, device = len(batch.targets), bias.device
         with torch.no_grad():
             self.cm.eval()
