@@ -2,6 +2,7 @@
 (`--gflowgr.reward.exponent=2`). Every setting has a default here and is validated on load."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import tomllib
@@ -14,6 +15,8 @@ from .gflownet.sampler import STRATEGIES
 from .model import PolicyConfig
 from .tokenizer import TokenizerConfig
 
+TRAINING_DIR = Path(__file__).resolve().parents[1]
+
 
 @dataclass
 class SFTConfig:
@@ -21,7 +24,7 @@ class SFTConfig:
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.01
-    eval_every: int = 1          # epochs
+    eval_every: float = 1.0      # epochs
     patience: int = 3            # evaluations without improvement of validation NDCG@10
     eval_users: int = 2000       # validation users scored at each evaluation (0 = all)
 
@@ -30,6 +33,8 @@ class SFTConfig:
 class GFlowGRConfig:
     objective: str = "tb"        # tb | db | sft (continued SFT: the equal-budget control)
     lam: float = 1.0             # weight of the GFlowNet loss
+    log_z: str = "head"          # TB's log Z(U): "head" (learned on the encoder output) | "trajectories"
+                                 # (each context's mean of log R - log P_F over its N trajectories: VarGrad)
     n_trajectories: int = 3      # N: the positive plus N-1 sampled items
     sampler: str = "curriculum"  # curriculum | uniform | on_policy
     pool_size: int = 50          # CM candidates the curriculum draws from
@@ -39,6 +44,7 @@ class GFlowGRConfig:
     head_lr: float = 3e-3        # log Z / flow heads learn faster (as in torchgfn)
     eval_every: int = 500        # steps
     eval_users: int = 2000
+    seed: int = 1                # added to the experiment's seed: batch order, dropout and sampling of this phase
     reward: RewardConfig = field(default_factory=RewardConfig)
 
 
@@ -58,6 +64,8 @@ class ExportConfig:
     beam: int = 20
     k: int = 10
     version: str = "0.1.0"
+    notes: str = ""              # a Markdown file (relative to training/) written into the model card: findings
+    curve_variants: list = field(default_factory=list)  # variants drawn in the training curves (empty: all)
 
 
 @dataclass
@@ -77,22 +85,33 @@ class ExperimentConfig:
     gflowgr: GFlowGRConfig = field(default_factory=GFlowGRConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    # Comparison rows and ablations: named GFlowGR-phase runs from the same SFT checkpoint, each given
+    # as overrides of [gflowgr] (e.g. {objective = "sft"} is the equal-budget SFT control).
+    variants: dict = field(default_factory=dict)
+    only_variants: list = field(default_factory=list)  # train just these (empty = all); lets runs go in parallel
+
+    def variant(self, name: str) -> GFlowGRConfig:
+        if name not in self.variants:
+            raise ValueError(f"config: unknown variant {name!r}; defined: {sorted(self.variants)}")
+        g = copy.deepcopy(self.gflowgr)
+        _apply(g, self.variants[name], f"variants.{name}.")
+        return g
 
     def validate(self) -> "ExperimentConfig":
         checks = [
             (self.dataset_kind in ("amazon", "ml-1m", "ml-100k"), f"dataset_kind {self.dataset_kind!r} must be amazon, ml-1m or ml-100k"),
-            (self.gflowgr.objective in ("tb", "db", "sft"), f"gflowgr.objective {self.gflowgr.objective!r} must be tb, db or sft"),
-            (self.gflowgr.sampler in STRATEGIES, f"gflowgr.sampler {self.gflowgr.sampler!r} must be one of {STRATEGIES}"),
-            (self.gflowgr.n_trajectories >= 1, "gflowgr.n_trajectories must be >= 1"),
-            (self.gflowgr.reward.exponent > 0, "gflowgr.reward.exponent must be > 0"),
-            (self.gflowgr.reward.floor > 0, "gflowgr.reward.floor must be > 0 (R must stay positive)"),
-            (min(self.gflowgr.reward.positive, self.gflowgr.reward.sampled, self.gflowgr.reward.cm_weight,
-                 self.gflowgr.reward.sim_weight) >= 0, "gflowgr.reward terms must be >= 0"),
+            *_finetune_checks(self.gflowgr, "gflowgr"),
+            *(check for name in self.variants for check in _finetune_checks(self.variant(name), f"variants.{name}")),
             (self.evaluate.k <= self.evaluate.beam and self.export.k <= self.export.beam, "k must be <= beam"),
             (self.tokenizer.levels >= 1 and self.tokenizer.codebook_size >= 2, "tokenizer needs >= 1 level of >= 2 codes"),
             (self.policy.d_model % self.policy.n_heads == 0, "policy.d_model must be divisible by policy.n_heads"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
             (self.export.checkpoint in ("auto", "sft", "gflowgr"), "export.checkpoint must be auto, sft or gflowgr"),
+            (not self.export.notes or (TRAINING_DIR / self.export.notes).is_file(),
+             f"export.notes {self.export.notes!r} is not a file under training/"),
+            (all(name in self.variants for name in self.only_variants), f"only_variants {self.only_variants} names an undefined variant"),
+            (all(name in self.variants for name in self.export.curve_variants),
+             f"export.curve_variants {self.export.curve_variants} names an undefined variant"),
         ]
         for ok, message in checks:
             if not ok:
@@ -103,13 +122,30 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
 
+def _finetune_checks(g: GFlowGRConfig, where: str) -> list[tuple[bool, str]]:
+    return [
+        (g.objective in ("tb", "db", "sft"), f"{where}.objective {g.objective!r} must be tb, db or sft"),
+        (g.sampler in STRATEGIES, f"{where}.sampler {g.sampler!r} must be one of {STRATEGIES}"),
+        (g.log_z in ("head", "trajectories"), f"{where}.log_z {g.log_z!r} must be head or trajectories"),
+        (g.n_trajectories >= 1, f"{where}.n_trajectories must be >= 1"),
+        (g.reward.exponent > 0, f"{where}.reward.exponent must be > 0"),
+        (g.reward.floor > 0, f"{where}.reward.floor must be > 0 (R must stay positive)"),
+        (min(g.reward.positive, g.reward.sampled, g.reward.cm_weight, g.reward.sim_weight, g.reward.cm_temperature) >= 0,
+         f"{where}.reward terms and cm_temperature must be >= 0"),
+    ]
+
+
 def _apply(obj, values: dict, where: str) -> None:
     fields = {f.name: f for f in dataclasses.fields(obj)}
     for key, value in values.items():
         if key not in fields:
             raise ValueError(f"config: unknown setting {where}{key}")
         current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
+        if isinstance(current, dict):
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise ValueError(f"config: {where}{key} must be a table of tables")
+            setattr(obj, key, {**current, **value})
+        elif dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 raise ValueError(f"config: {where}{key} is a section, not a value")
             _apply(current, value, f"{where}{key}.")

@@ -22,6 +22,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from .config import TRAINING_DIR
 from .decoding import beam_search
 from .evaluate import user_tokens
 from .model import BOS, PAD, Policy, history_batch
@@ -166,12 +167,71 @@ def _metrics(run: Run) -> dict:
 
 
 def _stage_seconds(run: Run) -> dict:
+    """Wall time of each stage; the variants as one total (each has its own in the card's table)."""
     out = {}
-    for stage in ("prepare", "cm", "tokenize", "sft", "gflowgr", "evaluate"):
-        p = run.path(f"{stage}.json")
-        if p.exists():
-            out[stage] = json.loads(p.read_text())["seconds"]
+    for stage in ("prepare", "cm", "tokenize", "sft", "gflowgr", "variants", "evaluate"):
+        names = [f"variant-{n}" for n in run.cfg.variants] if stage == "variants" else [stage]
+        seconds = [json.loads(run.path(f"{n}.json").read_text())["seconds"] for n in names if run.path(f"{n}.json").exists()]
+        if seconds:
+            out[stage] = round(sum(seconds), 1)
     return out
+
+
+def _results(run: Run, stage: str) -> dict | None:
+    path = run.path(f"{stage}.json")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _variants(run: Run) -> dict:
+    """Every configured variant that has been trained: its overrides, wall time, history and metrics."""
+    out = {}
+    for name in run.cfg.variants:
+        if (r := _results(run, f"variant-{name}")) is not None:
+            out[name] = {"overrides": r["results"]["overrides"], "seconds": r["seconds"], "history": r["results"]["history"],
+                         "test": r["results"]["test"]}
+    return out
+
+
+def _draw_figures(run: Run, out: Path, variants: dict) -> list[str]:
+    from . import figures
+    folder = out / "figures"
+    folder.mkdir(exist_ok=True)
+    drawn = []
+    sft, fine = _results(run, "sft"), _results(run, "gflowgr")
+    metrics = _metrics(run)
+    main_label = f"gflowgr ({run.cfg.gflowgr.objective})"
+    if sft:
+        h = sft["results"]["history"]
+        best_step = h["steps"][int(np.argmax(h["valid_ndcg@10"]))]  # fine-tuning starts from the best SFT weights
+        drawn_variants = run.cfg.export.curve_variants or list(variants)
+        histories = {"sft": h, **({main_label: fine["results"]["history"]} if fine else {}),
+                     **{name: variants[name]["history"] for name in drawn_variants if name in variants}}
+        figures.training_curves(histories, best_step, folder / "training_curves.png")
+        drawn.append("training_curves.png")
+    points = {name: metrics[name]["test"]["standard"] for name in ("sasrec", "sft") if name in metrics}
+    if "gflowgr" in metrics:
+        points[main_label] = metrics["gflowgr"]["test"]["standard"]
+    points.update({name: v["test"] for name, v in variants.items()})
+    series: dict[str, list[tuple[str, float]]] = {}  # runs that differ only in the reward exponent
+    members = ([(main_label, {})] if "gflowgr" in metrics else []) + [(n, v["overrides"]) for n, v in variants.items()]
+    for label, overrides in members:
+        reward = overrides.get("reward", {})
+        rest = {k: v for k, v in reward.items() if k != "exponent"}
+        key = _overrides({**{k: v for k, v in overrides.items() if k != "reward"}, **({"reward": rest} if rest else {})})
+        if "seed" not in overrides and "objective" not in overrides:
+            series.setdefault(key or "shipped setting", []).append((label, reward.get("exponent", run.cfg.gflowgr.reward.exponent)))
+    series = {k: v for k, v in series.items() if len(v) > 1}
+    if points:
+        labelled = {"sasrec", "sft", main_label, "sft_control"} | {label for runs in series.values() for label, _ in runs}
+        figures.accuracy_coverage(points, series, labelled, folder / "accuracy_coverage.png")
+        drawn.append("accuracy_coverage.png")
+    if run.path("test_rankings.npz").exists():
+        saved = np.load(run.path("test_rankings.npz"))
+        rankings = {("SASRec" if k == "sasrec" else k.upper() if k == "sft" else "GFlowGR"): saved[k]
+                    for k in ("sasrec", "sft", "gflowgr") if k in saved}
+        figures.popularity(rankings, saved["popularity"], folder / "popularity.png")
+        drawn.append("popularity.png")
+    return drawn
 
 
 def choose_checkpoint(run: Run) -> tuple[str, str]:
@@ -245,7 +305,11 @@ def export_model(run: Run) -> dict:
         "metrics": _metrics(run),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    (out / "MODEL_CARD.md").write_text(model_card(manifest))
+    variants = _variants(run)
+    fine = _results(run, "gflowgr")
+    shipped_valid = fine["results"]["history"]["best_valid_ndcg@10"] if fine else float("nan")
+    notes = (TRAINING_DIR / cfg.export.notes).read_text() if cfg.export.notes else ""
+    (out / "MODEL_CARD.md").write_text(model_card(manifest, variants, _draw_figures(run, out, variants), shipped_valid, notes))
     return {"out_dir": str(out), "max_abs_logit_diff": worst, "parity_requests": len(vectors),
             "bytes": sum(p.stat().st_size for p in out.iterdir())}
 
@@ -256,16 +320,59 @@ PUBLISHED_BEAUTY = [("TIGER (published)", ".0454", ".0648", ".0321", ".0384"),
                     ("GFlowGR paper TB (LETTER)", ".0433", ".0672", ".0286", ".0363")]
 
 
-def model_card(m: dict) -> str:
+def _row(label: str, t: dict) -> str:
+    return (f"| {label} | {t['recall@5']:.4f} | {t['recall@10']:.4f} | {t['ndcg@5']:.4f} | {t['ndcg@10']:.4f} "
+            f"| {t['coverage@10']:.3f} | {t['long_tail_share']:.3f} | {t['gini']:.3f} | {t['invalid_rate']:.3f} |")
+
+
+def _overrides(values: dict, prefix: str = "") -> str:
+    return ", ".join(_overrides(v, f"{prefix}{k}.") if isinstance(v, dict) else f"{prefix}{k} = {v}" for k, v in values.items())
+
+
+def _seed_groups(m: dict, variants: dict) -> list[str]:
+    """Rows of mean ± std over the runs that differ only in gflowgr.seed (the shipped run counts as seed 1)."""
+    groups: dict[str, list[dict]] = {}
+    if "gflowgr" in m["metrics"]:
+        groups["the shipped setting"] = [m["metrics"]["gflowgr"]["test"]["standard"]]
+    for name, v in variants.items():
+        rest = {k: val for k, val in v["overrides"].items() if k != "seed"}
+        groups.setdefault(_overrides(rest) or "the shipped setting", []).append(v["test"])
     rows = []
-    for name, by_split in m["metrics"].items():
-        for protocol, t in by_split.get("test", {}).items():
-            rows.append(f"| {name} ({protocol}) | {t['recall@5']:.4f} | {t['recall@10']:.4f} | {t['ndcg@5']:.4f} | {t['ndcg@10']:.4f} "
-                        f"| {t['coverage@10']:.3f} | {t['long_tail_share']:.3f} | {t['gini']:.3f} | {t['invalid_rate']:.3f} |")
+    for label, runs in groups.items():
+        if len(runs) < 2:
+            continue
+        cells = [f"{np.mean([r[k] for r in runs]):.4f} ± {np.std([r[k] for r in runs], ddof=1):.4f}"
+                 for k in ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "coverage@10", "long_tail_share")]
+        rows.append(f"| {label} | {len(runs)} | {' | '.join(cells)} |")
+    return rows
+
+
+def model_card(m: dict, variants: dict, pictures: list[str], shipped_valid: float = float("nan"), notes: str = "") -> str:
+    header = "| model | R@5 | R@10 | N@5 | N@10 | coverage@10 | long-tail share | Gini | invalid rate |\n|---|---|---|---|---|---|---|---|---|"
+    names = {"sasrec": "SASRec (our CM, full softmax)", "sft": "SFT", "gflowgr": f"GFlowGR-{m['training']['config']['gflowgr']['objective'].upper()}"}
+    rows = [_row(names.get(name, name), by_split["test"]["standard"]) for name, by_split in m["metrics"].items()]
+    # comparison rows: the variants that change the objective (the SFT control, DB) at seed 1; the rest are ablations
+    rows += [_row(f"variant `{name}`", v["test"]) for name, v in variants.items()
+             if "objective" in v["overrides"] and "seed" not in v["overrides"]]
     if m["dataset"]["kind"] == "amazon":
         rows += [f"| {n} | {a} | {b} | {c} | {d} | | | | |" for n, a, b, c, d in PUBLISHED_BEAUTY]
+    masked = [_row(names.get(name, name), by_split["test"]["history_masked"]) for name, by_split in m["metrics"].items()]
+    ablation = [f"| `{name}` | {_overrides(v['overrides'])} | {v['history']['best_valid_ndcg@10']:.4f} | {v['test']['recall@10']:.4f} "
+                f"| {v['test']['ndcg@10']:.4f} | {v['test']['coverage@10']:.3f} | {v['test']['long_tail_share']:.3f} | {v['seconds']:.0f} |"
+                for name, v in variants.items()]
+    if "gflowgr" in m["metrics"]:
+        g = m["metrics"]["gflowgr"]
+        ablation.insert(0, f"| shipped ({names['gflowgr']}) | the [gflowgr] section | {shipped_valid:.4f} "
+                           f"| {g['test']['standard']['recall@10']:.4f} | {g['test']['standard']['ndcg@10']:.4f} "
+                           f"| {g['test']['standard']['coverage@10']:.3f} | {g['test']['standard']['long_tail_share']:.3f} "
+                           f"| {m['training']['stageSeconds'].get('gflowgr', 0):.0f} |")
+    seeds = _seed_groups(m, variants)
+    seed_table = ("Seeds of the fine-tuning phase (same SFT checkpoint; test, standard protocol; mean ± sample std):\n\n"
+                  "| setting | runs | R@5 | R@10 | N@5 | N@10 | coverage@10 | long-tail share |\n|---|---|---|---|---|---|---|---|\n"
+                  + "\n".join(seeds)) if seeds else ""
     g = m["training"]["config"]["gflowgr"]
-    seconds = ", ".join(f"{k} {v:.0f}s" for k, v in m["training"]["stageSeconds"].items())
+    seconds = ", ".join(f"{k} {v:.0f} s" for k, v in m["training"]["stageSeconds"].items())
+    figures = "\n\n".join(f"![{p}](figures/{p})" for p in pictures)
     return f"""# Model card: {m['name']} {m['version']}
 
 ## Data
@@ -278,18 +385,39 @@ Semantic IDs: {m['semanticIds']['levels']} levels, codebook sizes {m['semanticId
 Policy: encoder-decoder, {m['onnxDims']['layers']} decoder layers, {m['onnxDims']['heads']} heads, head dim {m['onnxDims']['head_dim']}.
 Checkpoint exported: `{m['checkpoint']}` (export.checkpoint = `{m['training']['config']['export']['checkpoint']}`; `auto` takes the better validation NDCG@10 of SFT and GFlowGR).
 GFlowGR fine-tuning: objective `{g['objective']}`, lambda {g['lam']}, N {g['n_trajectories']},
-sampler `{g['sampler']}`, reward {g['reward']}.
+sampler `{g['sampler']}`, {g['epochs']} epochs at lr {g['lr']}, reward {g['reward']}.
 
 ## Training
 Wall time per stage on the training machine: {seconds or 'not recorded'}.
-Regenerate: `cd training && python -m gflowgr all --config configs/{m['name']}.toml`.
+Regenerate everything on this card (model, comparison rows, ablations, pictures):
+`cd training && python -m gflowgr all --config configs/{m['name']}.toml`.
 
-## Test metrics (leave-one-out, whole catalogue, beam {m['decoding']['defaultBeamWidth']})
-"standard" ranks the whole catalogue as the papers do; "history_masked" excludes items the user has seen, as the service does with `excludeSeen`.
+## Test metrics (leave-one-out, whole catalogue, beam {m['decoding']['defaultBeamWidth']}, standard protocol)
+The standard protocol ranks the whole catalogue as the papers do. Each row of ours is one run (seed {m['training']['config']['seed']});
+the spread over seeds is under the ablations.
 
-| model | R@5 | R@10 | N@5 | N@10 | coverage@10 | long-tail share | Gini | invalid rate |
-|---|---|---|---|---|---|---|---|---|
+{header}
 {chr(10).join(rows)}
+
+History-masked protocol (items the user has seen are excluded, as the service does with `excludeSeen`):
+
+{header}
+{chr(10).join(masked)}
+
+## Fine-tuning runs and ablations
+Each starts from the same SFT checkpoint with the [gflowgr] settings above, changed as listed, and keeps its best
+step on validation NDCG@10 over a fixed sample of {m['training']['config']['gflowgr']['eval_users'] or 'all'} validation users
+(the "valid N@10" column); the test columns are the test users of the table above.
+
+| run | changes | valid N@10 | test R@10 | test N@10 | coverage@10 | long-tail share | seconds |
+|---|---|---|---|---|---|---|---|
+{chr(10).join(ablation)}
+
+{seed_table}
+
+{figures}
+
+{notes.strip()}
 
 ## Known limits
 - Scores are log-probabilities under the policy restricted to real items; they are not calibrated click probabilities.

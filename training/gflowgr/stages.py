@@ -1,6 +1,6 @@
 """The pipeline's stages. Each reads what earlier stages wrote to the run directory and writes its own.
 
-prepare -> cm -> tokenize -> sft -> gflowgr -> evaluate -> export
+prepare -> cm -> tokenize -> sft -> gflowgr -> variants -> evaluate -> export
 (the tokenizer runs after the CM because it fuses the CM's item embeddings with item text)
 """
 from __future__ import annotations
@@ -111,28 +111,54 @@ def sft(run: Run) -> None:
         history = fit(policy, trie.tensors(run.device), codes, item_tokens, examples, valid, popularity, sft_loss,
                       epochs=cfg.sft.epochs, batch_size=cfg.sft.batch_size,
                       optimizer=optimizer_for(policy, cfg.sft.lr, cfg.sft.lr, cfg.sft.weight_decay),
-                      eval_every_steps=cfg.sft.eval_every * steps_per_epoch, patience=cfg.sft.patience,
+                      eval_every_steps=max(1, round(cfg.sft.eval_every * steps_per_epoch)), patience=cfg.sft.patience,
                       beam=cfg.evaluate.beam, k=cfg.evaluate.k, generator=generator, label="sft")
         run.save("sft.pt", {"config": pcfg, "state": policy.state_dict(), "history": history})
         results.update(history=history, parameters=sum(p.numel() for p in policy.parameters()))
 
 
-def gflowgr(run: Run) -> None:
-    cfg, g = run.cfg, run.cfg.gflowgr
-    generator = seed_everything(cfg.seed + 1)
+def _finetune(run: Run, g, label: str) -> tuple[Policy, dict]:
+    """The GFlowGR phase (or, with objective sft, the equal-budget SFT continuation) from the SFT checkpoint."""
+    cfg = run.cfg
+    generator = seed_everything(cfg.seed + g.seed)
     _, split, examples, popularity = _load_data(run)
     _, trie, codes, item_tokens = _policy_setup(run)
     valid = _subset(split.valid, g.eval_users, cfg.seed)
+    policy = load_policy(run, "sft.pt", "sft")
+    loss = GFlowGRLoss(_load_cm(run), g.objective, g.lam, g.n_trajectories, g.sampler, g.pool_size, g.reward, generator,
+                       g.log_z)
+    history = fit(policy, trie.tensors(run.device), codes, item_tokens, examples, valid, popularity, loss,
+                  epochs=g.epochs, batch_size=g.batch_size,
+                  optimizer=optimizer_for(policy, g.lr, g.head_lr, cfg.sft.weight_decay),
+                  eval_every_steps=g.eval_every, patience=10**9, beam=cfg.evaluate.beam, k=cfg.evaluate.k,
+                  generator=generator, label=label)
+    return policy, history
+
+
+def gflowgr(run: Run) -> None:
     with run.stage("gflowgr") as results:
-        policy = load_policy(run, "sft.pt", "sft")
-        loss = GFlowGRLoss(_load_cm(run), g.objective, g.lam, g.n_trajectories, g.sampler, g.pool_size, g.reward, generator)
-        history = fit(policy, trie.tensors(run.device), codes, item_tokens, examples, valid, popularity, loss,
-                      epochs=g.epochs, batch_size=g.batch_size,
-                      optimizer=optimizer_for(policy, g.lr, g.head_lr, cfg.sft.weight_decay),
-                      eval_every_steps=g.eval_every, patience=10**9, beam=cfg.evaluate.beam, k=cfg.evaluate.k,
-                      generator=generator, label=f"gflowgr-{g.objective}")
+        policy, history = _finetune(run, run.cfg.gflowgr, f"gflowgr-{run.cfg.gflowgr.objective}")
         run.save("gflowgr.pt", {"config": policy.cfg, "state": policy.state_dict(), "history": history})
         results.update(history=history)
+
+
+def variants(run: Run) -> None:
+    """Each configured variant: fine-tuned like the gflowgr stage (selected on its validation sample), then
+    scored on the test users that `evaluate` scores (standard protocol), into variant-<name>.pt and .json."""
+    cfg = run.cfg
+    _, split, _, popularity = _load_data(run)
+    _, trie, _, item_tokens = _policy_setup(run)
+    test = _subset(split.test, cfg.evaluate.max_users, cfg.seed)
+    for name in cfg.only_variants or cfg.variants:
+        with run.stage(f"variant-{name}") as results:
+            policy, history = _finetune(run, cfg.variant(name), f"variant-{name}")
+            run.save(f"variant-{name}.pt", {"config": policy.cfg, "state": policy.state_dict(), "history": history})
+            ranked = rank_policy(policy, trie.tensors(run.device), item_tokens, test, cfg.evaluate.beam, cfg.evaluate.k,
+                                 cfg.evaluate.batch_size, False, progress=True)
+            t = score(ranked, test, popularity)
+            results.update(overrides=cfg.variants[name], history=history, test=t)
+            print(f"[variant-{name}] valid N@10 {history['best_valid_ndcg@10']:.4f}; test R@10 {t['recall@10']:.4f} "
+                  f"N@10 {t['ndcg@10']:.4f} cov@10 {t['coverage@10']:.3f} tail {t['long_tail_share']:.3f}")
 
 
 def _subset(cases, n: int, seed: int):
@@ -142,11 +168,14 @@ def _subset(cases, n: int, seed: int):
 
 
 def evaluate(run: Run) -> None:
+    """SASRec, SFT and GFlowGR on validation (standard protocol, for selection) and test (both protocols); the test
+    rankings are kept for the model card's figures."""
     cfg, e = run.cfg, run.cfg.evaluate
     _, split, _, popularity = _load_data(run)
     _, trie, _, item_tokens = _policy_setup(run)
     tensors = trie.tensors(run.device)
     splits = {"valid": _subset(split.valid, e.max_users, cfg.seed), "test": _subset(split.test, e.max_users, cfg.seed)}
+    rankings = {}
     with run.stage("evaluate") as results:
         models = {"sasrec": None, "sft": ("sft.pt", "sft"), "gflowgr": ("gflowgr.pt", "gflowgr")}
         cm_model = _load_cm(run)
@@ -155,13 +184,16 @@ def evaluate(run: Run) -> None:
                 continue
             policy = load_policy(run, *checkpoint) if checkpoint else None
             for split_name, cases in splits.items():
-                for protocol, masked in (("standard", False), ("history_masked", True)):
+                for protocol, masked in (("standard", False), ("history_masked", True))[:2 if split_name == "test" else 1]:
                     ranked = rank_cm(cm_model, cases, e.k, e.batch_size, masked) if policy is None else \
                         rank_policy(policy, tensors, item_tokens, cases, e.beam, e.k, e.batch_size, masked, progress=True)
                     results.setdefault(name, {}).setdefault(split_name, {})[protocol] = score(ranked, cases, popularity)
+                    if split_name == "test" and protocol == "standard":
+                        rankings[name] = ranked
             t = results[name]["test"]["standard"]
             print(f"[evaluate] {name:8s} test R@5 {t['recall@5']:.4f} R@10 {t['recall@10']:.4f} N@5 {t['ndcg@5']:.4f} "
                   f"N@10 {t['ndcg@10']:.4f} cov@10 {t['coverage@10']:.3f} tail {t['long_tail_share']:.3f}")
+        np.savez_compressed(run.path("test_rankings.npz"), popularity=popularity, **rankings)
 
 
 def export(run: Run) -> None:
@@ -171,7 +203,7 @@ def export(run: Run) -> None:
 
 
 STAGES = {"prepare": prepare, "cm": cm, "tokenize": tokenize, "sft": sft, "gflowgr": gflowgr,
-          "evaluate": evaluate, "export": export}
+          "variants": variants, "evaluate": evaluate, "export": export}
 
 
 def run_all(cfg: ExperimentConfig, stages=None) -> None:

@@ -18,7 +18,7 @@ from .cm import SASRec
 from .evaluate import Case, rank_policy, score, user_tokens
 from .gflownet import sampler
 from .gflownet.db import detailed_balance_loss
-from .gflownet.reward import RewardConfig, log_reward, shared_prefix_length
+from .gflownet.reward import RewardConfig, cm_term, log_reward, shared_prefix_length
 from .gflownet.tb import trajectory_balance_loss
 from .layers import memory_bias
 from .model import Policy, history_batch
@@ -53,12 +53,15 @@ class GFlowGRLoss:
     """L = L_SFT(positive) + lambda * sum over N trajectories of L_TB or L_DB."""
 
     def __init__(self, cm: SASRec, objective: str, lam: float, n_trajectories: int, strategy: str, pool_size: int,
-                 reward: RewardConfig, generator: torch.Generator):
-        self.cm, self.objective, self.lam, self.n = cm, objective, lam, n_trajectories
+                 reward: RewardConfig, generator: torch.Generator, log_z: str = "head"):
+        self.cm, self.objective, self.lam, self.n, self.log_z = cm, objective, lam, n_trajectories, log_z
         self.strategy, self.pool_size, self.reward, self.generator = strategy, pool_size, reward, generator
+        self.heads_started = False
 
     def sample(self, policy, trie, cm_scores, targets, cross_kv, bias, progress) -> torch.Tensor:
         count = self.n - 1
+        if count == 0:  # N = 1: the positive only (the SFT control)
+            return targets.new_zeros(len(targets), 0)
         if self.strategy == "curriculum":
             return sampler.curriculum(cm_scores.cpu(), targets.cpu(), count, progress, self.pool_size, self.generator)
         if self.strategy == "uniform":
@@ -78,7 +81,6 @@ class GFlowGRLoss:
         with torch.no_grad():
             self.cm.eval()
             cm_scores = self.cm.scores(batch.histories)
-            cm_z = (cm_scores - cm_scores.mean(1, keepdim=True)) / cm_scores.std(1, keepdim=True).clamp(min=1e-6)
         extra = self.sample(policy, trie, cm_scores, batch.targets, cross_kv, bias, progress).to(device)
         items = torch.cat([batch.targets[:, None], extra], dim=1)                       # [B,N]
         N, L = items.shape[1], codes.shape[1]
@@ -91,15 +93,30 @@ class GFlowGRLoss:
             return sft, stats
         is_positive = torch.zeros(B, N, dtype=torch.bool, device=device)
         is_positive[:, 0] = True
-        log_r = log_reward(is_positive, cm_z.gather(1, items), shared_prefix_length(codes[items], codes[batch.targets]),
-                           self.reward)
+        log_r = log_reward(is_positive, cm_term(cm_scores, items, self.reward),
+                           shared_prefix_length(codes[items], codes[batch.targets]), self.reward)
+        if not self.heads_started:
+            self.start_heads(policy, log_pf, log_r)
         if self.objective == "tb":
-            gfn = trajectory_balance_loss(policy.log_z(memory, valid), log_pf, log_r)
+            # "trajectories": the log Z that balances this context's N trajectories best, so the loss is their
+            # variance of log P_F - log R (VarGrad): it moves only their log-probabilities relative to each other
+            log_z = policy.log_z(memory, valid) if self.log_z == "head" else (log_r - log_pf.sum(-1)).mean(1)
+            gfn = trajectory_balance_loss(log_z, log_pf, log_r)
         else:
             log_flow = policy.log_flow_head(hidden).squeeze(-1).view(B, N, L)
             gfn = detailed_balance_loss(log_flow, log_pf, log_r)
         stats["gfn"] = gfn.item()
         return sft + self.lam * N * gfn, stats  # the losses are means over trajectories; the paper sums over N
+
+    @torch.no_grad()
+    def start_heads(self, policy: Policy, log_pf: torch.Tensor, log_r: torch.Tensor) -> None:
+        """Starts log Z (and the flows) at the first batch's mean of log R - log P_F instead of ~0. From ~0 every
+        trajectory's balance residual is large and negative at once, so the first steps push up the probability of
+        every sampled item (and flatten the policy) while the heads catch up."""
+        offset = (log_r - log_pf.sum(-1)).mean()
+        policy.log_z_head[-1].bias += offset
+        policy.log_flow_head[-1].bias += offset
+        self.heads_started = True
 
 
 def optimizer_for(policy: Policy, lr: float, head_lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -127,11 +144,11 @@ def fit(policy: Policy, trie: TrieTensors, codes: torch.Tensor, item_tokens: tor
     item_tokens_cpu = item_tokens.cpu()
     steps_per_epoch = math.ceil(len(train) / batch_size)
     total_steps = max(1, int(round(epochs * steps_per_epoch)))
-    history = {"steps": [], "train_loss": [], "valid_ndcg@10": [], "valid_recall@10": [], "seconds": []}
+    tracked = ("ndcg@10", "recall@10", "coverage@10", "long_tail_share")
+    history = {"steps": [], "train_loss": [], "seconds": [], **{f"valid_{m}": [] for m in tracked}}
 
-    def validate() -> float:
-        m = score(rank_policy(policy, trie, item_tokens, valid, beam, k, 256, exclude_history=False), valid, popularity)
-        return m["ndcg@10"], m["recall@10"]
+    def validate() -> dict:
+        return score(rank_policy(policy, trie, item_tokens, valid, beam, k, 256, exclude_history=False), valid, popularity)
 
     best, best_state, bad, step, start = -1.0, None, 0, 0, time.perf_counter()
     running: list[float] = []
@@ -152,15 +169,16 @@ def fit(policy: Policy, trie: TrieTensors, codes: torch.Tensor, item_tokens: tor
             bar.update(1)
             bar.set_postfix({key: f"{v:.3f}" for key, v in stats.items()}, refresh=False)
             if step % eval_every_steps == 0 or step == total_steps:
-                ndcg, recall = validate()
+                m = validate()
+                ndcg = m["ndcg@10"]
                 history["steps"].append(step)
                 history["train_loss"].append(float(np.mean(running)))
-                history["valid_ndcg@10"].append(ndcg)
-                history["valid_recall@10"].append(recall)
                 history["seconds"].append(round(time.perf_counter() - start, 1))
+                for name in tracked:
+                    history[f"valid_{name}"].append(m[name])
                 running = []
-                tqdm.write(f"[{label}] step {step}/{total_steps} loss {history['train_loss'][-1]:.4f} "
-                           f"valid ndcg@10 {ndcg:.4f} recall@10 {recall:.4f}")
+                tqdm.write(f"[{label}] step {step}/{total_steps} loss {history['train_loss'][-1]:.4f} valid ndcg@10 {ndcg:.4f} "
+                           f"recall@10 {m['recall@10']:.4f} coverage@10 {m['coverage@10']:.3f} tail {m['long_tail_share']:.3f}")
                 if ndcg > best:
                     best, best_state, bad = ndcg, copy.deepcopy(policy.state_dict()), 0
                 else:

@@ -17,8 +17,32 @@ def test_file_and_overrides(tmp_path):
     ("--sft.patience=2.5", "expects an integer"),
     ("--gflowgr.sampler=greedy", "gflowgr.sampler 'greedy'"),
     ("--gflowgr.reward.floor=0", "R must stay positive"),
+    ("--export.notes=cards/missing.md", "export.notes 'cards/missing.md' is not a file"),
+    ("--gflowgr.log_z=learned", "gflowgr.log_z .learned. must be head or trajectories"),
     ("sft.epochs=2", "must look like"),
 ])
 def test_bad_settings_are_named(override, message):
     with pytest.raises(ValueError, match=message):
         load_config(None, [override])
+
+
+def test_variants_override_the_finetuning_section(tmp_path):
+    path = tmp_path / "x.toml"
+    path.write_text('[gflowgr]\nlam = 0.5\n[variants.control]\nobjective = "sft"\n[variants.beta4.reward]\nexponent = 4.0\n')
+    cfg = load_config(str(path), ["--only_variants=[\"beta4\"]"])
+    assert cfg.variant("control").objective == "sft" and cfg.variant("control").lam == 0.5
+    assert cfg.variant("beta4").reward.exponent == 4.0 and cfg.gflowgr.reward.exponent == 1.0
+    assert cfg.only_variants == ["beta4"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[variants.x]\nsampler = "greedy"\n', "variants.x.sampler 'greedy'"),
+    ('[variants.x]\nlamda = 1\n', "unknown setting variants.x.lamda"),
+    ('variants = 3\n', "must be a table of tables"),
+    ('only_variants = ["missing"]\n', "names an undefined variant"),
+])
+def test_bad_variants_are_named(tmp_path, text, message):
+    path = tmp_path / "x.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_config(str(path))

@@ -1,7 +1,7 @@
 import torch
 
 from gflowgr.gflownet.db import detailed_balance_loss
-from gflowgr.gflownet.reward import RewardConfig, log_reward, shared_prefix_length
+from gflowgr.gflownet.reward import RewardConfig, cm_term, log_reward, shared_prefix_length
 from gflowgr.gflownet.tb import trajectory_balance_loss
 
 
@@ -43,8 +43,45 @@ def test_reward_is_positive_and_orders_its_terms():
     assert shared.tolist() == [[3, 2, 0]]
     is_pos = torch.tensor([[True, False, False]])
     cfg = RewardConfig(cm_weight=0.0, sim_weight=0.0, sampled=0.0)
-    log_r = log_reward(is_pos, torch.zeros(1, 3), shared, cfg)
+    log_r = log_reward(is_pos, torch.full((1, 3), 0.5), shared, cfg)
     assert torch.isfinite(log_r).all() and log_r[0, 0] > log_r[0, 1]  # R > 0 even with every optional term off
-    full = log_reward(is_pos, torch.tensor([[0.0, 2.0, -2.0]]), shared, RewardConfig(exponent=2.0))
+    r_y = torch.sigmoid(torch.tensor([[0.0, 2.0, -2.0]]))
+    full = log_reward(is_pos, r_y, shared, RewardConfig(exponent=2.0))
     assert full[0, 0] > full[0, 1] > full[0, 2]
-    assert torch.allclose(full, 2.0 * log_reward(is_pos, torch.tensor([[0.0, 2.0, -2.0]]), shared, RewardConfig()))
+    assert torch.allclose(full, 2.0 * log_reward(is_pos, r_y, shared, RewardConfig()))
+
+
+def test_cm_term_keeps_the_cms_order_among_its_top_items_only_with_a_temperature():
+    scores = torch.cat([torch.tensor([[9.0, 8.0, 7.0]]), torch.randn(1, 500)], dim=1)  # three clear favourites
+    items = torch.tensor([[0, 1, 2]])
+    sigmoid = cm_term(scores, items, RewardConfig())
+    assert (sigmoid > 0.99).all()  # saturated: the three look alike
+    relative = cm_term(scores, items, RewardConfig(cm_temperature=1.0))
+    assert torch.allclose(relative, torch.exp(torch.tensor([[0.0, -1.0, -2.0]])))
+
+
+def test_log_z_starts_at_the_first_batchs_balance_point():
+    from gflowgr.model import Policy, PolicyConfig
+    from gflowgr.train import GFlowGRLoss
+
+    torch.manual_seed(0)
+    policy = Policy(PolicyConfig(codebook_sizes=[4, 4], user_buckets=3, d_model=16, n_heads=2, d_ff=32))
+    memory, valid = torch.randn(5, 3, 16), torch.ones(5, 3, dtype=torch.bool)
+    log_pf, log_r = -torch.rand(5, 3, 2) * 6, torch.rand(5, 3) * 3
+    loss = GFlowGRLoss(None, "tb", 1.0, 3, "uniform", 10, RewardConfig(), torch.Generator())
+    before = trajectory_balance_loss(policy.log_z(memory, valid), log_pf, log_r)
+    loss.start_heads(policy, log_pf, log_r)
+    log_z = policy.log_z(memory, valid)
+    assert abs(log_z.mean() - (log_r - log_pf.sum(-1)).mean()) < 0.5  # the head's own spread stays
+    assert trajectory_balance_loss(log_z, log_pf, log_r) < before / 4
+
+
+def test_tb_with_the_trajectories_log_z_is_their_variance_and_keeps_the_mean():
+    torch.manual_seed(1)
+    log_pf = torch.randn(4, 3, 2, requires_grad=True)
+    log_r = torch.randn(4, 3)
+    a = log_pf.sum(-1) - log_r
+    loss = trajectory_balance_loss((log_r - log_pf.sum(-1)).mean(1), log_pf, log_r)
+    assert torch.allclose(loss, a.var(1, unbiased=False).mean())
+    loss.backward()
+    assert torch.allclose(log_pf.grad.sum(-1).sum(1), torch.zeros(4), atol=1e-6)  # no net push up or down per context

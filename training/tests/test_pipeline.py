@@ -25,8 +25,9 @@ def smoke(tmp_path_factory, datasets):
 
 def test_every_stage_records_its_provenance(smoke):
     cfg, out = smoke
-    for stage in STAGES:
-        record = json.loads((out / "run" / f"{stage}.json").read_text())
+    records = [f"{stage}.json" for stage in STAGES if stage != "variants"] + [f"variant-{n}.json" for n in cfg.variants]
+    for name in records:
+        record = json.loads((out / "run" / name).read_text())
         assert record["seed"] == cfg.seed and record["seconds"] >= 0 and "torch" in record["versions"]
         assert record["config"]["name"] == "smoke"
 
@@ -36,11 +37,26 @@ def test_metrics_cover_every_model_split_and_protocol(smoke):
     metrics = json.loads((out / "run" / "evaluate.json").read_text())["results"]
     assert set(metrics) == {"sasrec", "sft", "gflowgr"}
     for name in metrics:
-        for split in ("valid", "test"):
-            for protocol in ("standard", "history_masked"):
-                m = metrics[name][split][protocol]
+        assert set(metrics[name]["valid"]) == {"standard"} and set(metrics[name]["test"]) == {"standard", "history_masked"}
+        for split, protocols in metrics[name].items():
+            for m in protocols.values():
                 assert m["users"] == 100 and 0 <= m["recall@5"] <= m["recall@10"] <= 1
                 assert m["invalid_rate"] == 0.0 and 0 < m["coverage@10"] <= 1
+
+
+def test_variants_are_trained_scored_and_reported(smoke):
+    cfg, out = smoke
+    for name in ("sft_control", "beta2"):
+        results = json.loads((out / "run" / f"variant-{name}.json").read_text())["results"]
+        assert results["overrides"] == cfg.variants[name]
+        assert results["test"]["users"] == 100 and results["test"]["invalid_rate"] == 0.0
+        assert len(results["history"]["valid_coverage@10"]) == len(results["history"]["steps"]) >= 1
+    card = (out / "model" / "MODEL_CARD.md").read_text()
+    assert "| `sft_control` | objective = sft |" in card and "| `beta2` | reward.exponent = 2.0 |" in card
+    assert "| objective = sft | 2 |" in card  # mean ± std of the control over its two seeds
+    for picture in ("training_curves.png", "accuracy_coverage.png", "popularity.png"):
+        assert (out / "model" / "figures" / picture).read_bytes().startswith(b"\x89PNG")
+        assert f"(figures/{picture})" in card
 
 
 def test_artifact_matches_its_manifest(smoke):

@@ -37,3 +37,17 @@ def test_on_policy_draws_real_items_other_than_the_positive():
     items = sampler.on_policy(policy, trie, kv, bias, positives, 50, torch.Generator().manual_seed(2))
     assert items.shape == (2, 50) and ((items >= 0) & (items < len(CODES))).all()
     assert (items != positives[:, None]).all() and len(np.unique(items.numpy())) > 3
+
+
+def test_a_single_trajectory_samples_nothing_with_any_strategy():
+    from gflowgr.gflownet.reward import RewardConfig
+    from gflowgr.train import GFlowGRLoss
+
+    policy = Policy(PolicyConfig(codebook_sizes=SIZES, user_buckets=3, max_history=4, d_model=16, n_heads=2,
+                                 n_encoder_layers=1, n_decoder_layers=1, d_ff=32))
+    trie = Trie(CODES, SIZES).tensors()
+    kv, bias = policy.encode(torch.zeros(2, 1, 3, dtype=torch.long), torch.tensor([policy.cfg.user_offset] * 2))
+    for strategy in sampler.STRATEGIES:
+        loss = GFlowGRLoss(None, "sft", 1.0, 1, strategy, 10, RewardConfig(), torch.Generator())
+        extra = loss.sample(policy, trie, torch.randn(2, len(CODES)), torch.tensor([0, 4]), kv, bias, 0.5)
+        assert extra.shape == (2, 0)
