@@ -13,7 +13,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    MODEL_DIR=/app/models/ml-100k-gflowgr
+    MODEL_DIR=/app/models/beauty-gflowgr
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src

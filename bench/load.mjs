@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const modelDir = process.env.MODEL_DIR ?? path.join(root, 'models', 'ml-100k-gflowgr')
+const modelDir = process.env.MODEL_DIR ?? path.join(root, 'models', 'beauty-gflowgr')
 const duration = Number(process.env.BENCH_SECONDS ?? 15)
 const beamWidth = Number(process.env.BENCH_BEAM ?? 20)
 const histories = readFileSync(path.join(modelDir, 'parity.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l)).filter(v => v.history.length > 0)

@@ -62,7 +62,7 @@ export function loadConfig (env: Env = process.env): Config {
   return {
     host: env.HOST ?? '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
-    modelDir: path.resolve(env.MODEL_DIR ?? 'models/ml-100k-gflowgr'),
+    modelDir: path.resolve(env.MODEL_DIR ?? 'models/beauty-gflowgr'),
     logLevel,
     redisUrl,
     historyTtlSeconds: integer(env, 'HISTORY_TTL_SECONDS', 30 * 24 * 3600, 1),

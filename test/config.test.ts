@@ -7,7 +7,7 @@ test('defaults are complete and the embedded store is the default', () => {
   assert.equal(c.port, 8080)
   assert.equal(c.redisUrl, null)
   assert.equal(c.apiKeys.length, 0)
-  assert.ok(c.modelDir.endsWith('models/ml-100k-gflowgr'))
+  assert.ok(c.modelDir.endsWith('models/beauty-gflowgr'))
 })
 
 test('bad values are refused with the variable named', () => {

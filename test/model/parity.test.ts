@@ -1,7 +1,7 @@
 // The TypeScript decoder over onnxruntime-node must reproduce the exporter's reference decoder.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { beamSearch } from '../../src/decoding/beam-search.js'
 import { Trie } from '../../src/decoding/trie.js'
@@ -38,5 +38,18 @@ for (const dir of models) {
     })
     assert.ok(worst <= 1e-4, `largest score difference ${worst}`)
     await policy.release()
+  })
+}
+
+// A shipped model is committed to git and baked into the image: every file it needs, and small.
+const MAX_MODEL_BYTES = 25 * 1024 * 1024
+for (const dir of models.slice(1)) {
+  test(`shipped model is complete and at most 25 MB: ${path.basename(dir)}`, () => {
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter(f => f.isFile())
+    const bytes = files.reduce((sum, f) => sum + statSync(path.join(f.parentPath, f.name)).size, 0)
+    assert.ok(bytes <= MAX_MODEL_BYTES, `${bytes} bytes`)
+    const card = readFileSync(path.join(dir, 'MODEL_CARD.md'), 'utf8')
+    assert.match(card, /python -m gflowgr all --config configs\/\S+\.toml/) // how to regenerate it
+    for (const [, picture] of card.matchAll(/\]\((figures\/[^)]+)\)/g)) assert.ok(existsSync(path.join(dir, picture)), picture)
   })
 }
