@@ -162,8 +162,7 @@ def check_parity(policy: Policy, trie, item_tokens, requests, beam: int, k: int,
 
 
 def _metrics(run: Run) -> dict:
-    path = run.path("evaluate.json")
-    return json.loads(path.read_text())["results"] if path.exists() else {}
+    return (_results(run, "evaluate") or {}).get("results", {})
 
 
 def _stage_seconds(run: Run) -> dict:
@@ -171,7 +170,7 @@ def _stage_seconds(run: Run) -> dict:
     out = {}
     for stage in ("prepare", "cm", "tokenize", "sft", "gflowgr", "variants", "evaluate"):
         names = [f"variant-{n}" for n in run.cfg.variants] if stage == "variants" else [stage]
-        seconds = [json.loads(run.path(f"{n}.json").read_text())["seconds"] for n in names if run.path(f"{n}.json").exists()]
+        seconds = [r["seconds"] for n in names if (r := _results(run, n)) is not None]
         if seconds:
             out[stage] = round(sum(seconds), 1)
     return out

@@ -148,12 +148,12 @@ def variants(run: Run) -> None:
     cfg = run.cfg
     _, split, _, popularity = _load_data(run)
     _, trie, _, item_tokens = _policy_setup(run)
-    test = _subset(split.test, cfg.evaluate.max_users, cfg.seed)
+    test, tensors = _subset(split.test, cfg.evaluate.max_users, cfg.seed), trie.tensors(run.device)
     for name in cfg.only_variants or cfg.variants:
         with run.stage(f"variant-{name}") as results:
             policy, history = _finetune(run, cfg.variant(name), f"variant-{name}")
             run.save(f"variant-{name}.pt", {"config": policy.cfg, "state": policy.state_dict(), "history": history})
-            ranked = rank_policy(policy, trie.tensors(run.device), item_tokens, test, cfg.evaluate.beam, cfg.evaluate.k,
+            ranked = rank_policy(policy, tensors, item_tokens, test, cfg.evaluate.beam, cfg.evaluate.k,
                                  cfg.evaluate.batch_size, False, progress=True)
             t = score(ranked, test, popularity)
             results.update(overrides=cfg.variants[name], history=history, test=t)
@@ -175,6 +175,8 @@ def evaluate(run: Run) -> None:
     _, trie, _, item_tokens = _policy_setup(run)
     tensors = trie.tensors(run.device)
     splits = {"valid": _subset(split.valid, e.max_users, cfg.seed), "test": _subset(split.test, e.max_users, cfg.seed)}
+    standard, masked = ("standard", False), ("history_masked", True)
+    protocols = {"valid": (standard,), "test": (standard, masked)}  # validation only selects, as the papers rank
     rankings = {}
     with run.stage("evaluate") as results:
         models = {"sasrec": None, "sft": ("sft.pt", "sft"), "gflowgr": ("gflowgr.pt", "gflowgr")}
@@ -184,9 +186,9 @@ def evaluate(run: Run) -> None:
                 continue
             policy = load_policy(run, *checkpoint) if checkpoint else None
             for split_name, cases in splits.items():
-                for protocol, masked in (("standard", False), ("history_masked", True))[:2 if split_name == "test" else 1]:
-                    ranked = rank_cm(cm_model, cases, e.k, e.batch_size, masked) if policy is None else \
-                        rank_policy(policy, tensors, item_tokens, cases, e.beam, e.k, e.batch_size, masked, progress=True)
+                for protocol, exclude_history in protocols[split_name]:
+                    ranked = rank_cm(cm_model, cases, e.k, e.batch_size, exclude_history) if policy is None else \
+                        rank_policy(policy, tensors, item_tokens, cases, e.beam, e.k, e.batch_size, exclude_history, progress=True)
                     results.setdefault(name, {}).setdefault(split_name, {})[protocol] = score(ranked, cases, popularity)
                     if split_name == "test" and protocol == "standard":
                         rankings[name] = ranked

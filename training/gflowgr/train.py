@@ -60,7 +60,7 @@ class GFlowGRLoss:
 
     def sample(self, policy, trie, cm_scores, targets, cross_kv, bias, progress) -> torch.Tensor:
         count = self.n - 1
-        if count == 0:  # N = 1: the positive only (the SFT control)
+        if count == 0:  # N = 1: the positive's trajectory only
             return targets.new_zeros(len(targets), 0)
         if self.strategy == "curriculum":
             return sampler.curriculum(cm_scores.cpu(), targets.cpu(), count, progress, self.pool_size, self.generator)
@@ -74,6 +74,8 @@ class GFlowGRLoss:
         return items
 
     def __call__(self, policy, trie, codes, item_tokens, batch: Batch, progress: float):
+        if self.objective == "sft" or self.lam == 0:  # the positive alone: no CM scores, no sampled trajectories
+            return sft_loss(policy, trie, codes, item_tokens, batch, progress)
         memory, valid = policy.encode_memory(batch.history_tokens, batch.user_tokens)
         cross_kv = policy.cross_keys_values(memory)
         bias = memory_bias(valid)
@@ -89,8 +91,6 @@ class GFlowGRLoss:
         log_pf = log_pf.view(B, N, L)
         sft = -log_pf[:, 0].sum(-1).mean()
         stats = {"sft": sft.item()}
-        if self.objective == "sft" or self.lam == 0:
-            return sft, stats
         is_positive = torch.zeros(B, N, dtype=torch.bool, device=device)
         is_positive[:, 0] = True
         log_r = log_reward(is_positive, cm_term(cm_scores, items, self.reward),
