@@ -1,13 +1,15 @@
 // Builds the Fastify app from its dependencies; server.ts listens, tests use app.inject().
-import { randomUUID, timingSafeEqual } from 'node:crypto'
-import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
 import cors from '@fastify/cors'
-import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { AppError, errors } from './errors.js'
-import { ErrorResponse, type ErrorBody } from './schemas/common.js'
+import { authPlugin } from './http/auth.js'
+import { clientErrorHandler, errorPlugin, frameworkErrors, SampledLog } from './http/errors.js'
+import { Lifecycle, lifecyclePlugin } from './http/lifecycle.js'
+import { requestId, securityPlugin } from './http/security.js'
+import { validatorCompiler } from './http/validation.js'
+import { apiSchemas } from './schemas/index.js'
 import type { App, Deps } from './routes/deps.js'
 import healthRoutes from './routes/health.js'
 import itemRoutes from './routes/items.js'
@@ -15,71 +17,48 @@ import modelRoutes from './routes/model.js'
 import recommendationRoutes from './routes/recommendations.js'
 import userRoutes from './routes/users.js'
 
-/** The one place where failures become HTTP responses. */
-export function toHttpError (error: FastifyError | AppError | Error): AppError {
-  if (error instanceof AppError) return error
-  const e = error as FastifyError
-  if (e.validation !== undefined) {
-    const first = e.validation[0]
-    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
-    const where = `${e.validationContext ?? 'body'}${first?.instancePath?.replaceAll('/', '.') ?? ''}${missing !== undefined ? `.${missing}` : ''}`
-    return errors.validation(where, `${where} ${first?.message ?? 'is invalid'}`)
-  }
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError(413, 'payload_too_large', 'the request body is too large')
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError(415, 'unsupported_media_type', 'send application/json')
-  if (e.statusCode === 429) return new AppError(429, 'rate_limited', 'too many requests; slow down', undefined, { 'retry-after': '1' })
-  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return new AppError(e.statusCode, 'bad_request', e.message)
-  return new AppError(500, 'internal_error', 'internal error')
-}
-
-function keyMatches (given: string, keys: Buffer[]): boolean {
-  const g = Buffer.from(given)
-  return keys.some(k => k.length === g.length && timingSafeEqual(k, g))
-}
+// A path parameter may be percent-encoded: up to 12 characters per code point (%F0%9F%98%80).
+const ENCODED_CHARS_PER_CHAR = 12
 
 export async function buildApp (deps: Deps, options: FastifyServerOptions = {}): Promise<App> {
   const { config, metrics } = deps
+  const lifecycle = deps.lifecycle ?? new Lifecycle()
   const app = Fastify({
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    genReqId: requestId,
+    logController: new LogController({ disableRequestLogging: true }), // one access-log line per request, from http/errors.ts
+    return503OnClosing: false, // http/lifecycle.ts answers in the common shape
+    trustProxy: config.trustProxy as boolean | string[], // a hop count works too (Fastify's proxy-addr)
+    // slow clients: the whole request (headers and body) within REQUEST_TIMEOUT_MS, checked every 250-1000 ms
+    requestTimeout: config.requestTimeoutMs,
+    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.max(250, config.requestTimeoutMs / 4)) },
+    routerOptions: { maxParamLength: config.maxIdLength * ENCODED_CHARS_PER_CHAR },
+    frameworkErrors: frameworkErrors(metrics),
+    clientErrorHandler: clientErrorHandler(metrics),
     ...options
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  app.addSchema(ErrorResponse)
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const http = toHttpError(error)
-    if (http.statusCode >= 500) request.log.error({ err: error }, 'request failed')
-    const body: ErrorBody = { code: http.code, message: http.message, requestId: String(request.id), ...(http.details !== undefined && { details: http.details }) }
-    void reply.code(http.statusCode).headers(http.headers ?? {}).send(body)
+  app.removeContentTypeParser(['text/plain']) // bodies are JSON only: anything else is 415
+  const catalogue = deps.recommender.catalogue
+  const schemas = apiSchemas(config, deps.recommender.manifest, {
+    history: catalogue.items.slice(0, 3).map(i => i.itemId),
+    items: catalogue.items.slice(3, 5)
   })
-  app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: String(request.id) })
+  for (const schema of schemas.named) app.addSchema(schema)
+  app.setValidatorCompiler(validatorCompiler(schemas.named))
+  await app.register(lifecyclePlugin, { lifecycle })
+  await app.register(securityPlugin)
+  await app.register(errorPlugin, { metrics, bodyLimit: config.bodyLimitBytes, sampled: new SampledLog() })
+  await app.register(cors, {
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['content-type', 'x-api-key', 'authorization', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600
   })
-  app.addHook('onSend', async (request, reply) => { void reply.header('x-request-id', request.id) })
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000)
-  })
+  await app.register(authPlugin, { config })
 
-  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, exposedHeaders: ['x-request-id', 'retry-after'] })
-  if (config.rateLimitMax > 0) {
-    await app.register(rateLimit, {
-      max: config.rateLimitMax,
-      timeWindow: config.rateLimitWindowMs,
-      keyGenerator: (request) => String(request.headers['x-api-key'] ?? request.ip),
-      allowList: (request) => !request.url.startsWith('/v1/')
-    })
-  }
-  if (config.apiKeys.length > 0) {
-    const keys = config.apiKeys.map(k => Buffer.from(k))
-    app.addHook('onRequest', async (request) => {
-      if (!request.url.startsWith('/v1/')) return
-      const header = request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, '')
-      if (typeof header !== 'string' || !keyMatches(header, keys)) throw errors.unauthorized()
-    })
-  }
-
+  const keys = config.apiKeys.length > 0
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -87,7 +66,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
         title: 'GFlowGR recommender',
         version: '1.0.0',
         description: `Generative recommendations from a GFlowGR policy (model ${deps.recommender.manifest.name} ${deps.recommender.manifest.version}). ` +
-          'Every failure returns { code, message, requestId, details }.'
+          'Every response with status >= 400 has the body { code, message, requestId, details? } (schema Error).'
       },
       tags: [
         { name: 'recommendations', description: 'Top-k items from the policy' },
@@ -96,20 +75,38 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
         { name: 'model', description: 'The served model' },
         { name: 'health', description: 'Probes and metrics' }
       ],
-      components: config.apiKeys.length > 0 ? { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } } } : {},
-      security: config.apiKeys.length > 0 ? [{ apiKey: [] }] : []
-    }
+      components: keys
+        ? { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' }, bearer: { type: 'http', scheme: 'bearer' } } }
+        : {},
+      security: keys ? [{ apiKey: [] }, { bearer: [] }] : []
+    },
+    // component schemas are named by their $id (Error, Recommendation, ...), not def-0, def-1
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => { route.config = { auth: 'docs', ...route.config } })
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      // /docs serves links relative to /docs/: redirect there relatively, so it also works behind a path prefix
+      uiHooks: {
+        onRequest: async (request, reply) => {
+          const [path, query] = request.url.split('?')
+          if (path === '/docs') return await reply.redirect(`docs/${query === undefined ? '' : `?${query}`}`)
+        }
+      }
+    })
+    docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  })
 
-  await app.register(async (scoped) => {
-    const a = scoped as unknown as App
-    await recommendationRoutes(a, deps)
-    await userRoutes(a, deps)
-    await itemRoutes(a, deps)
-    await modelRoutes(a, deps)
-    await healthRoutes(a, deps)
-  })
+  await app.register(async (v1) => {
+    v1.addHook('onRoute', (route) => { route.config = { auth: 'api', ...route.config } })
+    const scoped = v1 as unknown as App
+    const routeDeps = { ...deps, lifecycle, schemas }
+    await recommendationRoutes(scoped, routeDeps)
+    await userRoutes(scoped, routeDeps)
+    await itemRoutes(scoped, routeDeps)
+    await modelRoutes(scoped, routeDeps)
+  }, { prefix: '/v1' })
+  await healthRoutes(app as unknown as App, { ...deps, lifecycle, schemas })
   return app as unknown as App
 }

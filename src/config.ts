@@ -15,15 +15,21 @@ export interface Config {
   threadsPerWorker: number
   maxBatchSize: number
   maxQueue: number
+  maxQueueWaitMs: number
   inferenceTimeoutMs: number
   maxBeamWidth: number
   maxK: number
   maxHistoryItems: number
   maxIdLength: number
   bodyLimitBytes: number
+  requestTimeoutMs: number
   apiKeys: string[]
+  protectDocs: boolean
+  protectMetrics: boolean
   rateLimitMax: number
   rateLimitWindowMs: number
+  authFailuresMax: number
+  trustProxy: boolean | number | string[]
   corsOrigins: string[]
   shutdownTimeoutMs: number
 }
@@ -46,8 +52,37 @@ function integer (env: Env, name: string, fallback: number, min: number, max = N
   return value
 }
 
+function boolean (env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim()
+  if (raw === undefined || raw === '') return fallback
+  if (raw === 'true' || raw === '1') return true
+  if (raw === 'false' || raw === '0') return false
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
+}
+
 function list (env: Env, name: string): string[] {
   return (env[name] ?? '').split(',').map(s => s.trim()).filter(Boolean)
+}
+
+/** TRUST_PROXY: unset/false, true (trust every hop), a hop count, or a comma-separated list of addresses/CIDRs. */
+function trustProxy (env: Env): boolean | number | string[] {
+  const raw = env.TRUST_PROXY?.trim() ?? ''
+  if (raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return Number(raw)
+  return list(env, 'TRUST_PROXY')
+}
+
+/**
+ * The largest body the request bounds allow, with ASCII ids: a PUT of a full history (every event with an
+ * itemId and an eventId of maxIdLength characters, a type and a timestamp), or a recommendation request
+ * with a full history and a full exclude list. The body limit must hold it, or valid requests get 413.
+ */
+export function largestValidBody (maxHistoryItems: number, maxIdLength: number): number {
+  const event = 2 * maxIdLength + 32 + 35 + 60 // ids, type, ISO timestamp, keys and punctuation
+  const history = maxHistoryItems * event
+  const recommendation = 2 * maxHistoryItems * (maxIdLength + 3) + 20 * 203 + 512
+  return Math.max(history, recommendation) + 1024
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -59,6 +94,18 @@ export function loadConfig (env: Env = process.env): Config {
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`)
   const apiKeys = list(env, 'API_KEYS')
   if (apiKeys.some(k => k.length < 16)) throw new ConfigError('API_KEYS: every key must be at least 16 characters long')
+  if (apiKeys.some(k => !/^[\x21-\x7e]+$/.test(k))) throw new ConfigError('API_KEYS: keys may only contain printable ASCII characters without spaces')
+  const maxHistoryItems = integer(env, 'MAX_HISTORY_ITEMS', 500, 1, 100_000)
+  const maxIdLength = integer(env, 'MAX_ID_LENGTH', 128, 1, 1024)
+  const needed = largestValidBody(maxHistoryItems, maxIdLength)
+  const bodyLimitBytes = integer(env, 'BODY_LIMIT_BYTES', Math.max(64 * 1024, needed), 1024)
+  if (bodyLimitBytes < needed) {
+    throw new ConfigError(`BODY_LIMIT_BYTES (${bodyLimitBytes}) is smaller than the largest request that MAX_HISTORY_ITEMS (${maxHistoryItems}) ` +
+      `and MAX_ID_LENGTH (${maxIdLength}) allow (${needed} bytes): raise it or lower those bounds`)
+  }
+  const inferenceTimeoutMs = integer(env, 'INFERENCE_TIMEOUT_MS', 5000, 10)
+  const maxQueueWaitMs = integer(env, 'MAX_QUEUE_WAIT_MS', Math.min(1000, inferenceTimeoutMs), 1)
+  if (maxQueueWaitMs > inferenceTimeoutMs) throw new ConfigError(`MAX_QUEUE_WAIT_MS (${maxQueueWaitMs}) must not exceed INFERENCE_TIMEOUT_MS (${inferenceTimeoutMs})`)
   return {
     host: env.HOST ?? '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -72,15 +119,21 @@ export function loadConfig (env: Env = process.env): Config {
     threadsPerWorker: integer(env, 'THREADS_PER_WORKER', 1, 1, 64),
     maxBatchSize: integer(env, 'MAX_BATCH_SIZE', 16, 1, 1024),
     maxQueue: integer(env, 'MAX_QUEUE', 512, 1, 1_000_000),
-    inferenceTimeoutMs: integer(env, 'INFERENCE_TIMEOUT_MS', 10_000, 10),
+    maxQueueWaitMs,
+    inferenceTimeoutMs,
     maxBeamWidth: integer(env, 'MAX_BEAM_WIDTH', 64, 1, 1024),
     maxK: integer(env, 'MAX_K', 100, 1, 1024),
-    maxHistoryItems: integer(env, 'MAX_HISTORY_ITEMS', 500, 1, 100_000),
-    maxIdLength: integer(env, 'MAX_ID_LENGTH', 128, 1, 4096),
-    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024),
+    maxHistoryItems,
+    maxIdLength,
+    bodyLimitBytes,
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100),
     apiKeys,
+    protectDocs: boolean(env, 'PROTECT_DOCS', false),
+    protectMetrics: boolean(env, 'PROTECT_METRICS', false),
     rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 0, 0),
-    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1),
+    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000),
+    authFailuresMax: integer(env, 'AUTH_FAILURES_MAX', 20, 1),
+    trustProxy: trustProxy(env),
     corsOrigins: list(env, 'CORS_ORIGINS'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0)
   }

@@ -1,27 +1,65 @@
-// One error family for the service; the HTTP mapping lives in app.ts (one place).
+// One error family for the service. Every code the service can send is listed here once, with its HTTP
+// status and when it happens: the README's error table and the OpenAPI responses are checked against it.
+// The mapping of everything else (framework, parser, plugin errors) to this family lives in http/errors.ts.
+
+export const ERROR_CODES = {
+  validation_error: { status: 400, when: 'a field is missing, has the wrong type, or is out of bounds; `details.field` names it' },
+  bad_request: { status: 400, when: 'the request cannot be read: malformed JSON, an empty JSON body, a malformed URL' },
+  unauthorized: { status: 401, when: 'API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer`' },
+  item_not_found: { status: 404, when: 'no item with this id' },
+  user_not_found: { status: 404, when: 'no stored history for this user' },
+  route_not_found: { status: 404, when: 'no route for this method and path' },
+  request_timeout: { status: 408, when: 'the client did not send the whole request within `REQUEST_TIMEOUT_MS`' },
+  payload_too_large: { status: 413, when: 'the body is over `BODY_LIMIT_BYTES`' },
+  uri_too_long: { status: 414, when: 'a path parameter is longer than the router accepts' },
+  unsupported_media_type: { status: 415, when: 'a body that is not `application/json`' },
+  rate_limited: { status: 429, when: 'over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets' },
+  headers_too_large: { status: 431, when: 'the request line and headers are over 16 KiB' },
+  internal_error: { status: 500, when: 'a bug; never with internals in the body, logged with the request id' },
+  inference_failed: { status: 500, when: 'the inference worker failed on this batch' },
+  overloaded: { status: 503, when: 'the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`' },
+  inference_timeout: { status: 503, when: 'inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`' },
+  history_store_unavailable: {
+    status: 503,
+    when: 'Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`)'
+  },
+  shutting_down: { status: 503, when: 'the instance is draining after SIGTERM; with `Retry-After`, retry on another instance' },
+  not_ready: { status: 503, when: '/readyz only: no inference worker is up, or the instance is draining; `details.checks` says which' }
+} as const satisfies Record<string, { status: number, when: string }>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
 export class AppError extends Error {
+  readonly statusCode: number
   constructor (
-    readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
     readonly headers?: Record<string, string>
   ) {
     super(message)
     this.name = 'AppError'
+    this.statusCode = ERROR_CODES[code].status
   }
 }
 
+const retryAfter = (seconds: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(seconds))) })
+
 export const errors = {
-  validation: (field: string, message: string) => new AppError(400, 'validation_error', message, { field }),
-  unauthorized: () => new AppError(401, 'unauthorized', 'a valid API key is required (header x-api-key or Authorization: Bearer)'),
-  notFound: (what: string, id: string) => new AppError(404, `${what}_not_found`, `${what} "${id}" was not found`, { id }),
+  validation: (field: string, message: string, details: Record<string, unknown> = {}) =>
+    new AppError('validation_error', message, { field, ...details }),
+  badRequest: (message: string) => new AppError('bad_request', message),
+  unauthorized: () => new AppError('unauthorized', 'a valid API key is required (header x-api-key or Authorization: Bearer)'),
+  notFound: (what: 'item' | 'user', id: string) => new AppError(`${what}_not_found`, `${what} "${id}" was not found`, { id }),
+  rateLimited: (seconds: number, what = 'too many requests') =>
+    new AppError('rate_limited', `${what}; retry in ${Math.max(1, Math.ceil(seconds))} s`, undefined, retryAfter(seconds)),
   overloaded: (retryAfterSeconds: number) =>
-    new AppError(503, 'overloaded', 'the inference queue is full; retry later', undefined, { 'retry-after': String(retryAfterSeconds) }),
-  historyStoreUnavailable: (cause: string) =>
-    new AppError(503, 'history_store_unavailable', 'the history store is unavailable; send the history in the request or retry later', { cause }),
-  inferenceFailed: () => new AppError(500, 'inference_failed', 'inference failed'),
-  timeout: () => new AppError(503, 'inference_timeout', 'inference did not finish in time; retry later', undefined, { 'retry-after': '1' })
+    new AppError('overloaded', 'the service cannot answer this request in time; retry later', undefined, retryAfter(retryAfterSeconds)),
+  historyStoreUnavailable: (details: Record<string, unknown> = {}) =>
+    new AppError('history_store_unavailable', 'the history store is unavailable; send the history in the request or retry later', details, retryAfter(1)),
+  inferenceFailed: () => new AppError('inference_failed', 'inference failed'),
+  timeout: () => new AppError('inference_timeout', 'inference did not finish in time; retry later', undefined, retryAfter(1)),
+  shuttingDown: () => new AppError('shutting_down', 'this instance is shutting down; retry', undefined, { ...retryAfter(1), connection: 'close' })
 }
 
 /** Thrown at start-up when the model directory cannot be served; the message names the file. */

@@ -27,7 +27,15 @@ export class Metrics {
 
   readonly queueDepth = new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker', registers: [this.registry] })
   readonly historyStoreErrors = new Counter({ name: 'history_store_errors_total', help: 'Failed history store operations', registers: [this.registry] })
-  readonly inferenceErrors = new Counter({ name: 'inference_errors_total', help: 'Failed inference batches or worker crashes', registers: [this.registry] })
+  readonly inferenceErrors = new Counter({ name: 'inference_errors_total', help: 'Failed inference batches, worker crashes and replaced workers', registers: [this.registry] })
+  readonly inferenceDropped = new Counter({
+    name: 'inference_dropped_total',
+    help: 'Requests not computed: refused at admission (overloaded), past their deadline (timeout), or whose client went away (client_gone)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
+  readonly httpErrors = new Counter({ name: 'http_errors_total', help: 'Error responses by code', labelNames: ['code'] as const, registers: [this.registry] })
 
   constructor () {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1 }) // 1 ms: lag readings include the sampling interval

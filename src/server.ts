@@ -6,8 +6,9 @@ import { ModelLoadError } from './errors.js'
 import { MemoryHistoryStore } from './history/memory.js'
 import { RedisHistoryStore } from './history/redis.js'
 import type { HistoryStore } from './history/store.js'
+import { Lifecycle } from './http/lifecycle.js'
 import { Metrics } from './metrics.js'
-import { Recommender } from './model/recommender.js'
+import { Recommender, poolOptions } from './model/recommender.js'
 
 async function main (): Promise<void> {
   let config
@@ -21,15 +22,7 @@ async function main (): Promise<void> {
   const metrics = new Metrics()
   let recommender: Recommender
   try {
-    recommender = await Recommender.load(config.modelDir, {
-      size: config.workers,
-      maxBatchSize: config.maxBatchSize,
-      maxQueue: config.maxQueue,
-      timeoutMs: config.inferenceTimeoutMs,
-      threads: config.threadsPerWorker,
-      onBatch: (size, ms) => { metrics.batchSize.observe(size); metrics.inferenceDuration.observe(ms / 1000) },
-      onError: (error) => { metrics.inferenceErrors.inc(); logger.error({ err: error }, 'inference error') }
-    })
+    recommender = await Recommender.load(config.modelDir, poolOptions(config, metrics, logger))
   } catch (error) {
     if (error instanceof ModelLoadError) { logger.fatal(`cannot load the model: ${error.message}`); process.exit(3) }
     throw error
@@ -37,29 +30,34 @@ async function main (): Promise<void> {
   const limits = { maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }
   let store: HistoryStore
   if (config.redisUrl !== null) {
-    const redis = new RedisHistoryStore(config.redisUrl, limits, 'gflowgr:', (error) => logger.warn({ err: error }, 'redis error'))
-    await redis.connect().catch((error: Error) => logger.warn({ err: error }, 'redis not reachable at start-up; will keep retrying'))
+    const redis = new RedisHistoryStore(config.redisUrl, limits, 'gflowgr:', (error) => logger.warn({ err: { message: error.message } }, 'redis error'))
+    await redis.connect().catch((error: Error) => logger.warn({ err: { message: error.message } }, 'redis not reachable at start-up; will keep retrying'))
     store = redis
     logger.info({ redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'history store: redis')
   } else {
     store = new MemoryHistoryStore(limits, config.memoryStoreMaxUsers)
     logger.info('history store: in-memory (REDIS_URL is not set; histories are lost on restart and not shared between instances)')
   }
-  const app = await buildApp({ config, recommender, store, metrics }, { loggerInstance: logger })
+  const lifecycle = new Lifecycle()
+  const app = await buildApp({ config, recommender, store, metrics, lifecycle }, { loggerInstance: logger })
   await app.listen({ host: config.host, port: config.port })
   logger.info({ model: recommender.manifest.name, version: recommender.manifest.version, items: recommender.catalogue.size, workers: config.workers }, 'ready')
 
-  let stopping = false
+  // SIGTERM: stop accepting, answer what reached a handler, then close every connection (idle ones and
+  // clients still sending a body) instead of waiting on them; exit 0. Exit 1 only if draining is stuck.
   const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    logger.info({ signal }, 'shutting down: draining in-flight requests')
-    const force = setTimeout(() => { logger.error('shutdown timed out'); process.exit(1) }, config.shutdownTimeoutMs)
+    if (lifecycle.draining) return
+    lifecycle.draining = true
+    logger.info({ signal, inFlight: lifecycle.inFlight }, 'shutting down: draining in-flight requests')
+    const force = setTimeout(() => { logger.error('shutdown timed out'); process.exit(1) }, config.shutdownTimeoutMs + 1000)
     force.unref()
-    await app.close() // stops accepting, waits for in-flight requests
+    const closed = app.close() // stops listening; closes idle keep-alive connections
+    const drained = await lifecycle.drained(config.shutdownTimeoutMs)
+    app.server.closeAllConnections()
+    await closed
     await recommender.close()
     await store.close()
-    logger.info('stopped')
+    logger.info({ drained }, 'stopped')
     process.exit(0)
   }
   process.once('SIGTERM', () => { void shutdown('SIGTERM') })

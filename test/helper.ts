@@ -2,6 +2,7 @@
 // built around it (tests use inject), and a real redis-server on a free port.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,8 +12,9 @@ import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { MemoryHistoryStore } from '../src/history/memory.js'
 import type { HistoryStore } from '../src/history/store.js'
+import { Lifecycle } from '../src/http/lifecycle.js'
 import { Metrics } from '../src/metrics.js'
-import { Recommender } from '../src/model/recommender.js'
+import { Recommender, poolOptions } from '../src/model/recommender.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURE_MODEL = path.join(root, 'test', 'fixtures', 'model-smoke')
@@ -23,25 +25,20 @@ export function testConfig (env: Record<string, string> = {}): Config {
 }
 
 export async function loadRecommender (config: Config, modelDir = FIXTURE_MODEL): Promise<Recommender> {
-  return await Recommender.load(modelDir, {
-    size: config.workers,
-    maxBatchSize: config.maxBatchSize,
-    maxQueue: config.maxQueue,
-    timeoutMs: config.inferenceTimeoutMs,
-    threads: config.threadsPerWorker
-  })
+  return await Recommender.load(modelDir, poolOptions(config))
 }
 
 export async function build (t: TestContext, env: Record<string, string> = {}, store?: HistoryStore) {
   const config = testConfig(env)
   const recommender = await loadRecommender(config)
   const historyStore = store ?? new MemoryHistoryStore({ maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }, 1000)
-  const app = await buildApp({ config, recommender, store: historyStore, metrics: new Metrics() }, { logger: false })
+  const lifecycle = new Lifecycle()
+  const app = await buildApp({ config, recommender, store: historyStore, metrics: new Metrics(), lifecycle }, { logger: false })
   t.after(async () => {
     await app.close()
     await recommender.close()
   })
-  return { app, recommender, config, store: historyStore }
+  return { app, recommender, config, store: historyStore, lifecycle }
 }
 
 export async function freePort (): Promise<number> {
@@ -55,16 +52,18 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** A real redis-server of our own (never the shared one on 6379), stoppable and restartable on the same port. */
+/** A real redis-server of our own (never the shared one on 6379), stoppable and restartable on the same port and directory. */
 export class RedisServer {
   private process: ChildProcess | null = null
-  private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'redis-test-'))
-  constructor (readonly port: number) {}
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'redis-test-'))
+  /** aof: append-only file with fsync on every write, so that a SIGKILL loses no acknowledged write. */
+  constructor (readonly port: number, private readonly options: { aof?: boolean } = {}) {}
 
   get url (): string { return `redis://127.0.0.1:${this.port}` }
 
   async start (): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+    const persistence = this.options.aof === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir],
       { stdio: ['ignore', 'pipe', 'pipe'] })
     this.process = child
     await new Promise<void>((resolve, reject) => {
@@ -78,10 +77,71 @@ export class RedisServer {
     })
   }
 
+  signal (signal: NodeJS.Signals): void { this.process?.kill(signal) }
+
   async stop (): Promise<void> {
     const child = this.process
-    if (child === null || child.exitCode !== null) return
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGCONT') // a frozen server cannot die otherwise
     await new Promise<void>(resolve => { child.once('exit', () => resolve()); child.kill('SIGKILL') })
     this.process = null
   }
+}
+
+/** The app of build(), listening on a free loopback port (for what inject cannot show: raw paths, sockets). */
+export async function listen (t: TestContext, env: Record<string, string> = {}, store?: HistoryStore) {
+  const built = await build(t, env, store)
+  await built.app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = built.app.server.address() as net.AddressInfo
+  return { ...built, port, base: `http://127.0.0.1:${port}` }
+}
+
+export interface RawResponse { status: number, headers: http.IncomingHttpHeaders, body: string, json: () => any }
+
+/** One HTTP request with the path sent exactly as given (no normalisation, unlike fetch). */
+export async function raw (port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
+  return await new Promise((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port, method, path, headers: { ...(body !== undefined && { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }), ...headers }, agent: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { text += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) }))
+    })
+    request.on('error', reject)
+    request.end(body)
+  })
+}
+
+/** Checks the common error shape: { code, message, requestId, details? } and the x-request-id header. */
+export function assertErrorShape (status: number, headers: http.IncomingHttpHeaders | Record<string, unknown>, body: unknown, context = ''): void {
+  const b = body as Record<string, unknown>
+  const keys = Object.keys(b).filter(k => k !== 'details')
+  if (keys.sort().join(',') !== 'code,message,requestId' || typeof b.code !== 'string' || typeof b.message !== 'string' || typeof b.requestId !== 'string' ||
+      ('details' in b && (typeof b.details !== 'object' || b.details === null))) {
+    throw new Error(`${status} ${context}: not in the error shape: ${JSON.stringify(body)}`)
+  }
+  if (headers['x-request-id'] !== b.requestId) throw new Error(`${status} ${context}: x-request-id ${String(headers['x-request-id'])} differs from requestId ${String(b.requestId)}`)
+}
+
+export const SERVER_ENTRY = path.join(root, 'dist', 'src', 'server.js')
+
+/** The real server process (dist/src/server.js) on a free port, ready; logs collected; stopped after the test. */
+export async function startServer (env: Record<string, string> = {}, t?: TestContext) {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MODEL_DIR: FIXTURE_MODEL, WORKERS: '1', REDIS_URL: '', LOG_LEVEL: 'info', ...env }
+  })
+  const server = { port, base, child, logs: '', exited: new Promise<number | null>(resolve => child.once('exit', code => resolve(code))) }
+  child.stdout!.on('data', (d: Buffer) => { server.logs += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { server.logs += d.toString() })
+  t?.after(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await server.exited } })
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${server.logs}`)
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return server
+    } catch {}
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  throw new Error(`server did not become ready:\n${server.logs}`)
 }

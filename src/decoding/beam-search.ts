@@ -19,6 +19,14 @@ export interface DecodeRequest {
 
 export interface DecodeResult { items: number[], scores: number[] }
 
+/** The batch's deadline passed; raised between decoder steps, never inside one. */
+export class DeadlineExceeded extends Error {
+  constructor () {
+    super('the batch passed its deadline')
+    this.name = 'DeadlineExceeded'
+  }
+}
+
 /**
  * The policy as the search sees it: the ONNX sessions in production, a small fake in unit tests.
  * `step` gets, per request and beam slot, the beam's last token and the slot of the previous step it
@@ -66,8 +74,9 @@ class TopCandidates {
   }
 }
 
+/** deadline: a Date.now() value; past it the search throws DeadlineExceeded before the next policy call. */
 export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32Array, layout: TokenLayout,
-  requests: DecodeRequest[]): Promise<DecodeResult[]> {
+  requests: DecodeRequest[], deadline = Infinity): Promise<DecodeResult[]> {
   const { tokens, length } = historyTokens(requests, codes, layout)
   const users = BigInt64Array.from(requests.map(r => BigInt(r.userToken)))
   const state = await policy.encode(tokens, requests.length, length, users)
@@ -83,6 +92,7 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
       stepTokens[request * width + slot] = BigInt(beam.token)
       parents[request * width + slot] = BigInt(beam.parent)
     }))
+    if (Date.now() > deadline) throw new DeadlineExceeded()
     const logits = await policy.step(state, stepTokens, parents, requests.length, width, level)
     beams = beams.map((list, request) => {
       const top = new TopCandidates(requests[request].beamWidth)

@@ -29,28 +29,31 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async get (userId: string): Promise<HistoryEvent[]> {
-    return [...(this.live(userId)?.events ?? [])]
+    return (this.live(userId)?.events ?? []).map(e => ({ ...e }))
   }
 
   async append (userId: string, events: HistoryEvent[]): Promise<AppendResult> {
-    const entry = this.live(userId) ?? { events: [], eventIds: [], expiresAt: 0 }
+    return this.add(userId, this.live(userId) ?? { events: [], eventIds: [], expiresAt: 0 }, events)
+  }
+
+  async replace (userId: string, events: HistoryEvent[]): Promise<number> {
+    this.users.delete(userId)
+    return events.length === 0 ? 0 : this.add(userId, { events: [], eventIds: [], expiresAt: 0 }, events).length
+  }
+
+  /** Appends to an entry, skipping events whose eventId it already has (also within `events`). */
+  private add (userId: string, entry: Entry, events: HistoryEvent[]): AppendResult {
     let accepted = 0
     for (const event of events) {
       if (event.eventId !== undefined) {
         if (entry.eventIds.includes(event.eventId)) continue
         entry.eventIds.push(event.eventId)
       }
-      entry.events.push(event)
+      entry.events.push({ ...event })
       accepted++
     }
-    this.write(userId, entry)
+    if (entry.events.length > 0) this.write(userId, entry)
     return { accepted, duplicates: events.length - accepted, length: Math.min(entry.events.length, this.limits.maxEvents) }
-  }
-
-  async replace (userId: string, events: HistoryEvent[]): Promise<number> {
-    const entry = { events: [...events], eventIds: events.flatMap(e => e.eventId === undefined ? [] : [e.eventId]), expiresAt: 0 }
-    this.write(userId, entry)
-    return entry.events.length
   }
 
   async delete (userId: string): Promise<boolean> {

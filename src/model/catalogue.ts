@@ -51,6 +51,13 @@ export class Catalogue {
     if (items.length !== expectedItems) throw new ModelLoadError(file, `has ${items.length} items, manifest.json says ${expectedItems}`)
     const catalogue = new Catalogue(items, levels)
     if (catalogue.indexById.size !== items.length) throw new ModelLoadError(file, 'item ids are not unique')
+    const bySemanticId = new Map<string, string>()
+    for (const item of items) {
+      const key = item.semanticId.join(',')
+      const other = bySemanticId.get(key)
+      if (other !== undefined) throw new ModelLoadError(file, `items "${other}" and "${item.itemId}" share the semantic ID [${key}]; every item needs its own`)
+      bySemanticId.set(key, item.itemId)
+    }
     return catalogue
   }
 

@@ -1,8 +1,9 @@
 // An inference worker thread: owns one pair of onnxruntime sessions and runs batched beam searches,
-// so that inference never blocks the HTTP event loop.
+// so that inference never blocks the HTTP event loop. A batch past its deadline stops between decoder
+// steps and answers { timedOut }; the thread is never terminated inside onnxruntime.
 import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { beamSearch, type DecodeRequest, type TokenLayout } from '../decoding/beam-search.js'
+import { DeadlineExceeded, beamSearch, type DecodeRequest, type TokenLayout } from '../decoding/beam-search.js'
 import { Trie, type TrieBuffers } from '../decoding/trie.js'
 import { OnnxPolicy, type PolicyDims } from './onnx-policy.js'
 
@@ -15,7 +16,8 @@ export interface WorkerInit {
   codes: Int32Array
   layout: TokenLayout
 }
-export interface Job { id: number, requests: DecodeRequest[] }
+/** deadline: Date.now() value after which the batch is abandoned. */
+export interface Job { id: number, requests: DecodeRequest[], deadline: number }
 
 const init = workerData as WorkerInit
 const trie = new Trie(init.trie)
@@ -24,9 +26,9 @@ const port = parentPort!
 
 port.on('message', (job: Job) => {
   const start = performance.now()
-  beamSearch(policy, trie, init.codes, init.layout, job.requests).then(
+  beamSearch(policy, trie, init.codes, init.layout, job.requests, job.deadline).then(
     results => port.postMessage({ id: job.id, results, inferenceMs: performance.now() - start }),
-    (error: Error) => port.postMessage({ id: job.id, error: error.message })
+    (error: Error) => port.postMessage(error instanceof DeadlineExceeded ? { id: job.id, timedOut: true } : { id: job.id, error: error.message })
   )
 })
 port.postMessage({ ready: true })

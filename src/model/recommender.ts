@@ -5,6 +5,23 @@ import { userToken } from './user-hash.js'
 import { WorkerPool, type PoolOptions } from './worker-pool.js'
 import { Trie } from '../decoding/trie.js'
 import { errors } from '../errors.js'
+import type { Config } from '../config.js'
+import type { Metrics } from '../metrics.js'
+
+/** The inference pool's options from the configuration, reporting to the metrics and the log. */
+export function poolOptions (config: Config, metrics?: Metrics, log?: { error: (fields: object, message: string) => void }) {
+  return {
+    size: config.workers,
+    maxBatchSize: config.maxBatchSize,
+    maxQueue: config.maxQueue,
+    maxQueueWaitMs: config.maxQueueWaitMs,
+    timeoutMs: config.inferenceTimeoutMs,
+    threads: config.threadsPerWorker,
+    onBatch: (size: number, ms: number) => { metrics?.batchSize.observe(size); metrics?.inferenceDuration.observe(ms / 1000) },
+    onError: (error: Error) => { metrics?.inferenceErrors.inc(); log?.error({ err: error }, 'inference error') },
+    onDrop: (reason: 'overloaded' | 'timeout' | 'client_gone') => { metrics?.inferenceDropped.inc({ reason }) }
+  }
+}
 
 export interface RecommendInput {
   userId?: string
@@ -14,11 +31,13 @@ export interface RecommendInput {
   excludeSeen: boolean
   exclude: string[]
   categories?: string[]
+  signal?: AbortSignal // aborts when the client disconnects: the request leaves the queue uncomputed
 }
 
 export interface Recommendation { itemIndex: number, score: number }
 
-export interface RecommendOutput { items: Recommendation[], unknownItemIds: string[] }
+/** historyUsed: known items the model conditioned on (the most recent maxHistory of them). */
+export interface RecommendOutput { items: Recommendation[], unknownItemIds: string[], unknownCategories: string[], historyUsed: number }
 
 export class Recommender {
   private constructor (readonly manifest: Manifest, readonly catalogue: Catalogue, readonly trie: Trie, private readonly pool: WorkerPool) {}
@@ -57,10 +76,11 @@ export class Recommender {
     const exclude = input.exclude.map(id => this.catalogue.indexOf(id)).filter((i): i is number => i !== undefined)
     if (input.excludeSeen) exclude.push(...history)
     let allow: Int32Array | null = null
+    let unknownCategories: string[] = []
     if (input.categories !== undefined && input.categories.length > 0) {
-      const unknown = input.categories.filter(c => !this.catalogue.hasCategory(c))
-      if (unknown.length === input.categories.length) {
-        throw errors.validation('categories', `no item of the catalogue is in the categories ${JSON.stringify(unknown)}`)
+      unknownCategories = [...new Set(input.categories.filter(c => !this.catalogue.hasCategory(c)))]
+      if (unknownCategories.length === new Set(input.categories).size) {
+        throw errors.validation('categories', `no item of the catalogue is in the categories ${JSON.stringify(unknownCategories)}`, { unknownCategories })
       }
       allow = this.catalogue.inCategories(input.categories)
     }
@@ -72,8 +92,13 @@ export class Recommender {
       k: input.k,
       exclude: Int32Array.from(exclude),
       allow
-    })
-    return { items: result.items.map((itemIndex, i) => ({ itemIndex, score: result.scores[i] })), unknownItemIds }
+    }, input.signal)
+    return {
+      items: result.items.map((itemIndex, i) => ({ itemIndex, score: result.scores[i] })),
+      unknownItemIds,
+      unknownCategories,
+      historyUsed: Math.min(history.length, this.manifest.maxHistory)
+    }
   }
 
   async close (): Promise<void> {

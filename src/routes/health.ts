@@ -1,30 +1,62 @@
 import { Type } from '@sinclair/typebox'
-import type { App, Deps } from './deps.js'
+import { AppError } from '../errors.js'
+import { errorResponses, ref } from '../schemas/common.js'
+import type { App, Deps, RouteDeps } from './deps.js'
 
-export default async function healthRoutes (app: App, deps: Deps): Promise<void> {
-  const Check = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) })
+/**
+ * Probes and metrics. Redis is a soft dependency: requests that carry their own history work without it,
+ * so a Redis outage is reported in the readiness body but does not make the instance unready (an
+ * orchestrator would otherwise take every replica out of service at once).
+ */
+const PING_BUDGET_MS = 250 // a probe must answer fast even when Redis is frozen
 
-  app.get('/healthz', { schema: { tags: ['health'], summary: 'Liveness', response: { 200: Check } } }, async () => ({ status: 'ok' }))
+async function storeStatus (deps: Deps): Promise<string> {
+  let timer: NodeJS.Timeout | undefined
+  const slow = new Promise<string>(resolve => { timer = setTimeout(() => resolve(`no answer within ${PING_BUDGET_MS} ms`), PING_BUDGET_MS) })
+  try {
+    return await Promise.race([deps.store.ping().then(() => 'ok'), slow])
+  } catch (error) {
+    return `unavailable (${(error as Error).message}); requests with their own history still work`
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export default async function healthRoutes (app: App, deps: RouteDeps): Promise<void> {
+  const health = (description: string) => ref(deps.schemas.health.Health, { description })
+
+  app.get('/healthz', {
+    config: { auth: 'public' },
+    schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: health('Alive'), ...errorResponses() } }
+  }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
-    schema: { tags: ['health'], summary: 'Readiness: model loaded, workers up, Redis reachable when configured', response: { 200: Check, 503: Check } }
-  }, async (_request, reply) => {
+    config: { auth: 'public' },
+    schema: {
+      tags: ['health'],
+      summary: 'Readiness: model loaded and a worker up, not draining. The history store is reported, but does not make the instance unready',
+      response: { 200: health('Ready to serve'), ...errorResponses() }
+    }
+  }, async () => {
     const checks: Record<string, string> = {
       model: `${deps.recommender.manifest.name}@${deps.recommender.manifest.version}`,
       workers: `${deps.recommender.readyWorkers}/${deps.config.workers}`
     }
-    let ready = deps.recommender.readyWorkers > 0
-    try {
-      await deps.store.ping()
-      checks.historyStore = `${deps.store.kind}: ok`
-    } catch (error) {
-      checks.historyStore = `${deps.store.kind}: ${(error as Error).message}`
-      ready = false
-    }
-    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks })
+    checks.historyStore = `${deps.store.kind}: ${await storeStatus(deps)}`
+    if (deps.lifecycle.draining) throw new AppError('not_ready', 'the instance is draining', { status: 'draining', checks })
+    if (deps.recommender.readyWorkers === 0) throw new AppError('not_ready', 'no inference worker is up', { status: 'not_ready', checks })
+    return { status: 'ready', checks }
   })
 
-  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) => {
+  app.get('/metrics', {
+    config: { auth: 'metrics' },
+    schema: {
+      tags: ['health'],
+      summary: 'Prometheus metrics (needs an API key when PROTECT_METRICS is set)',
+      produces: ['text/plain'],
+      response: { 200: Type.String({ description: 'Prometheus text format' }), ...errorResponses() }
+    }
+  }, async (_request, reply) => {
     deps.metrics.queueDepth.set(deps.recommender.queueDepth)
     return await reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
   })

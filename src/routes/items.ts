@@ -1,29 +1,41 @@
 import { Type } from '@sinclair/typebox'
 import { errors } from '../errors.js'
-import { CatalogueItem, errorResponses, ids } from '../schemas/common.js'
-import type { App, Deps } from './deps.js'
+import { CatalogueItem, TEXT_PATTERN, errorResponses, ids, ref } from '../schemas/common.js'
+import type { App, RouteDeps } from './deps.js'
 
-export default async function itemRoutes (app: App, deps: Deps): Promise<void> {
-  const { ItemId } = ids(deps.config.maxIdLength)
+export default async function itemRoutes (app: App, deps: RouteDeps): Promise<void> {
+  const { ItemId } = ids(deps.config.maxIdLength, deps.schemas.examples.items[0]?.itemId)
   const catalogue = deps.recommender.catalogue
+  const example = deps.schemas.examples.items[0]
 
-  app.get('/v1/items/:itemId', {
-    schema: { tags: ['items'], summary: 'Look up one item of the catalogue', params: Type.Object({ itemId: ItemId }), response: { 200: CatalogueItem, ...errorResponses } }
+  app.get('/items/:itemId', {
+    schema: {
+      tags: ['items'],
+      summary: 'Look up one item of the catalogue',
+      params: Type.Object({ itemId: ItemId }),
+      response: { 200: ref(CatalogueItem, { description: 'The item', example }), ...errorResponses() }
+    }
   }, async (request) => {
     const item = catalogue.get(request.params.itemId)
     if (item === undefined) throw errors.notFound('item', request.params.itemId)
     return item
   })
 
-  app.get('/v1/items', {
+  app.get('/items', {
     schema: {
       tags: ['items'],
       summary: 'Search the catalogue (every word must occur in the id, title, brand or categories)',
       querystring: Type.Object({
-        q: Type.Optional(Type.String({ maxLength: 200, default: '' })),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
+        q: Type.Optional(Type.String({ maxLength: 200, default: '', ...TEXT_PATTERN, description: 'Words to look for, case-insensitive; empty lists the catalogue' })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'At most this many items' }))
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(CatalogueItem), total: Type.Integer({ description: 'Items in the catalogue' }) }), ...errorResponses }
+      response: {
+        200: Type.Object({
+          items: Type.Array(ref(CatalogueItem)),
+          total: Type.Integer({ description: 'Items in the catalogue' })
+        }, { description: 'Matching items, in catalogue order', examples: [{ items: [example], total: catalogue.size }] }),
+        ...errorResponses()
+      }
     }
   }, async (request) => {
     return { items: catalogue.search(request.query.q ?? '', request.query.limit ?? 20), total: catalogue.size }

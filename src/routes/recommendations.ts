@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto'
-import { errorResponses } from '../schemas/common.js'
-import { recommendationSchemas } from '../schemas/recommendations.js'
-import type { RecommendInput } from '../model/recommender.js'
-import { useStore, type App, type Deps } from './deps.js'
+import { errors } from '../errors.js'
 import type { FastifyBaseLogger } from 'fastify'
+import { BODY_ERRORS, errorResponses, ref } from '../schemas/common.js'
+import type { RecommendInput } from '../model/recommender.js'
+import { clientGone, useStore, type App, type RouteDeps } from './deps.js'
 
-export default async function recommendationRoutes (app: App, deps: Deps): Promise<void> {
-  const { recommender, config } = deps
+/** POST /v1/recommendations and GET /v1/users/{userId}/recommendations: one behaviour, two ways to ask. */
+export default async function recommendationRoutes (app: App, deps: RouteDeps): Promise<void> {
+  const { recommender } = deps
   const m = recommender.manifest
-  const s = recommendationSchemas(config, m.decoding.defaultBeamWidth)
+  const s = deps.schemas.recommendations
+
+  /** A filter of categories the catalogue does not have at all would match nothing: 400, naming the field. */
+  function checkCategories (categories: string[] | undefined, field: string): void {
+    if (categories === undefined || categories.length === 0 || categories.some(c => recommender.catalogue.hasCategory(c))) return
+    throw errors.validation(field, `${field}: no item of the catalogue is in the categories ${JSON.stringify(categories)}`)
+  }
 
   async function respond (input: Omit<RecommendInput, 'history'> & { history?: string[] }, log: FastifyBaseLogger) {
     let history = input.history
@@ -28,8 +35,10 @@ export default async function recommendationRoutes (app: App, deps: Deps): Promi
       recommendationId: randomUUID(),
       model: { name: m.name, version: m.version },
       historySource,
-      historyLength: history.length - result.unknownItemIds.length,
+      historyLength: result.historyUsed,
+      historyReceived: history.length,
       unknownItemIds: result.unknownItemIds,
+      unknownCategories: result.unknownCategories,
       items: result.items.map((r, i) => ({
         ...recommender.catalogue.items[r.itemIndex],
         rank: i + 1,
@@ -39,16 +48,18 @@ export default async function recommendationRoutes (app: App, deps: Deps): Promi
     }
   }
 
-  app.post('/v1/recommendations', {
+  app.post('/recommendations', {
+    config: { userData: true },
     schema: {
       tags: ['recommendations'],
       summary: 'Recommend items for a history or a user',
       description: 'Runs the policy with beam search constrained to real items. With a userId and no history, the stored history is used.',
-      body: s.RecommendationBody,
-      response: { 200: s.RecommendationResponse, ...errorResponses }
+      body: ref(s.RecommendationRequest),
+      response: { 200: ref(s.Recommendation, { description: 'The top k items, best first' }), ...errorResponses(...BODY_ERRORS) }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const b = request.body
+    checkCategories(b.categories, 'body.categories')
     return await respond({
       userId: b.userId,
       history: b.history,
@@ -56,27 +67,32 @@ export default async function recommendationRoutes (app: App, deps: Deps): Promi
       beamWidth: b.beamWidth ?? m.decoding.defaultBeamWidth,
       excludeSeen: b.excludeSeen ?? true,
       exclude: b.exclude ?? [],
-      categories: b.categories
+      categories: b.categories,
+      signal: clientGone(reply.raw)
     }, request.log)
   })
 
-  app.get('/v1/users/:userId/recommendations', {
+  app.get('/users/:userId/recommendations', {
+    config: { userData: true },
     schema: {
       tags: ['recommendations'],
       summary: 'Recommend items for a user from the stored history',
+      description: 'The same as POST /v1/recommendations with { userId } and no history. Repeat exclude and categories for several values.',
       params: s.UserParams,
       querystring: s.UserRecommendationQuery,
-      response: { 200: s.RecommendationResponse, ...errorResponses }
+      response: { 200: ref(s.Recommendation, { description: 'The top k items, best first' }), ...errorResponses() }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const q = request.query
+    checkCategories(q.categories, 'query.categories')
     return await respond({
       userId: request.params.userId,
       k: q.k ?? 10,
       beamWidth: q.beamWidth ?? m.decoding.defaultBeamWidth,
       excludeSeen: q.excludeSeen ?? true,
-      exclude: [],
-      categories: q.categories?.split(',').map(c => c.trim()).filter(Boolean)
+      exclude: q.exclude ?? [],
+      categories: q.categories,
+      signal: clientGone(reply.raw)
     }, request.log)
   })
 }

@@ -1,37 +1,48 @@
+import { randomUUID } from 'node:crypto'
 import { errors } from '../errors.js'
 import type { HistoryEvent } from '../history/store.js'
-import { errorResponses } from '../schemas/common.js'
-import { userSchemas } from '../schemas/users.js'
-import { useStore, type App, type Deps } from './deps.js'
+import { BODY_ERRORS, errorResponses, ref } from '../schemas/common.js'
+import { useStore, type App, type RouteDeps } from './deps.js'
 
 interface EventInput { itemId: string, eventId?: string, type?: string, timestamp?: string }
 
-function toEvent (e: EventInput): HistoryEvent {
-  return { itemId: e.itemId, ...(e.eventId !== undefined && { eventId: e.eventId }), type: e.type ?? 'interaction', timestamp: e.timestamp ?? new Date().toISOString() }
+/** The stored form of an event: every event gets an eventId (made here when absent), so that a retry after an unknown outcome is safe. */
+function toEvent (e: EventInput): HistoryEvent & { eventId: string } {
+  return { itemId: e.itemId, eventId: e.eventId ?? randomUUID(), type: e.type ?? 'interaction', timestamp: e.timestamp ?? new Date().toISOString() }
 }
 
-export default async function userRoutes (app: App, deps: Deps): Promise<void> {
-  const s = userSchemas(deps.config)
+export default async function userRoutes (app: App, deps: RouteDeps): Promise<void> {
+  const s = deps.schemas.users
   const catalogue = deps.recommender.catalogue
   const unknown = (events: EventInput[]) => [...new Set(events.map(e => e.itemId).filter(id => catalogue.indexOf(id) === undefined))]
 
-  app.post('/v1/users/:userId/events', {
+  app.post('/users/:userId/events', {
+    config: { userData: true },
     schema: {
       tags: ['users'],
-      summary: 'Record interactions (appended to the stored history; repeated eventIds are accepted once)',
+      summary: 'Record interactions (appended to the stored history; repeated eventIds are stored once)',
+      description: 'A 503 history_store_unavailable means the outcome is unknown: retry with the eventIds in details.eventIds; ' +
+        'events already stored are then reported as duplicates.',
       params: s.UserParams,
-      body: s.EventsBody,
-      response: { 200: s.EventsResponse, ...errorResponses }
+      body: ref(s.EventsRequest),
+      response: { 200: ref(s.EventsResponse, { description: 'What was stored' }), ...errorResponses(...BODY_ERRORS) }
     }
   }, async (request) => {
-    const body = request.body
-    const events = 'events' in body ? body.events : [body]
-    const result = await useStore(deps, request.log, async store => await store.append(request.params.userId, events.map(toEvent)))
-    return { accepted: result.accepted, duplicates: result.duplicates, historyLength: result.length, unknownItemIds: unknown(events) }
+    const body = request.body as EventInput | { events: EventInput[] }
+    const events = ('events' in body ? body.events : [body]).map(toEvent)
+    const eventIds = events.map(e => e.eventId)
+    const result = await useStore(deps, request.log, async store => await store.append(request.params.userId, events), { eventIds, outcome: 'unknown' })
+    return { accepted: result.accepted, duplicates: result.duplicates, historyLength: result.length, eventIds, unknownItemIds: unknown(events) }
   })
 
-  app.get('/v1/users/:userId/history', {
-    schema: { tags: ['users'], summary: 'Read a user\'s stored history', params: s.UserParams, response: { 200: s.HistoryResponse, ...errorResponses } }
+  app.get('/users/:userId/history', {
+    config: { userData: true },
+    schema: {
+      tags: ['users'],
+      summary: 'Read a user\'s stored history',
+      params: s.UserParams,
+      response: { 200: ref(s.History, { description: 'The stored events, oldest first' }), ...errorResponses() }
+    }
   }, async (request) => {
     const { userId } = request.params
     const events = await useStore(deps, request.log, async store => await store.get(userId))
@@ -39,22 +50,31 @@ export default async function userRoutes (app: App, deps: Deps): Promise<void> {
     return { userId, events }
   })
 
-  app.put('/v1/users/:userId/history', {
+  app.put('/users/:userId/history', {
+    config: { userData: true },
     schema: {
       tags: ['users'],
       summary: 'Replace a user\'s stored history',
+      description: 'Events with a repeated eventId are stored once. An empty list forgets the user (GET then answers 404).',
       params: s.UserParams,
-      body: s.HistoryBody,
-      response: { 200: s.HistoryResponse, ...errorResponses }
+      body: ref(s.HistoryRequest),
+      response: { 200: ref(s.History, { description: 'The stored events, oldest first' }), ...errorResponses(...BODY_ERRORS) }
     }
   }, async (request) => {
     const { userId } = request.params
-    await useStore(deps, request.log, async store => await store.replace(userId, request.body.events.map(toEvent)))
+    const events = request.body.events.map(toEvent)
+    await useStore(deps, request.log, async store => await store.replace(userId, events), { eventIds: events.map(e => e.eventId), outcome: 'unknown' })
     return { userId, events: await useStore(deps, request.log, async store => await store.get(userId)) }
   })
 
-  app.delete('/v1/users/:userId/history', {
-    schema: { tags: ['users'], summary: 'Forget a user', params: s.UserParams, response: { 204: { type: 'null', description: 'Forgotten' }, ...errorResponses } }
+  app.delete('/users/:userId/history', {
+    config: { userData: true },
+    schema: {
+      tags: ['users'],
+      summary: 'Forget a user',
+      params: s.UserParams,
+      response: { 204: { type: 'null', description: 'Forgotten' }, ...errorResponses() }
+    }
   }, async (request, reply) => {
     const { userId } = request.params
     if (!await useStore(deps, request.log, async store => await store.delete(userId))) throw errors.notFound('user', userId)

@@ -1,23 +1,44 @@
-import { Type, type Static } from '@sinclair/typebox'
+// Schemas shared by the routes. Named schemas (with $id) are registered once with addSchema and become
+// components of the OpenAPI document (#/components/schemas/<Name>); routes refer to them with ref().
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { ERROR_CODES, type ErrorCode } from '../errors.js'
+import { pattern } from '../http/validation.js'
+
+/** A $ref to a named schema, typed as that schema. */
+export function ref<T extends TSchema & { $id?: string }> (schema: T, options: Record<string, unknown> = {}) {
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id!, options))
+}
 
 export const ErrorResponse = Type.Object({
-  code: Type.String({ examples: ['validation_error'] }),
-  message: Type.String(),
-  requestId: Type.String(),
-  details: Type.Optional(Type.Record(Type.String(), Type.Unknown()))
-}, { $id: 'Error', description: 'Every failure has this shape' })
+  code: Type.String({ description: 'Machine-readable code; the README and the response descriptions list them', example: 'validation_error' }),
+  message: Type.String({ description: 'What went wrong, in words', example: 'body.k must be at most 100' }),
+  requestId: Type.String({ description: 'Also in the x-request-id header and in the logs', example: '8ee5dc79-5446-4df9-9175-c409b667739c' }),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'For validation_error: field, the offending field in full' }))
+}, { $id: 'Error', title: 'Error', description: 'The body of every response with status >= 400', additionalProperties: false })
 
 export type ErrorBody = Static<typeof ErrorResponse>
 
-export const errorResponses = {
-  400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse
+/** Error responses of a route: one per status, listing the codes a client can get. */
+export function errorResponses (...statuses: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {}
+  for (const status of [...new Set([400, 401, 404, 408, 414, 429, 431, 500, 503, ...statuses])].sort()) {
+    const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter(c => ERROR_CODES[c].status === status)
+    out[status] = ref(ErrorResponse, { description: codes.map(c => `\`${c}\`: ${ERROR_CODES[c].when}`).join('; ') })
+  }
+  return out
 }
 
-export function ids (maxIdLength: number) {
-  const Id = Type.String({ minLength: 1, maxLength: maxIdLength, pattern: '^[^\\s]+$' })
+/** Error responses of a route that takes a JSON body. */
+export const BODY_ERRORS = [413, 415]
+
+export const ID_PATTERN = pattern('^[^\\s\\p{Cc}\\p{Cf}\\p{Cs}]+$', 'must not contain whitespace, control characters or invisible formatting characters')
+export const TEXT_PATTERN = pattern('^[^\\p{Cc}\\p{Cs}]*$', 'must not contain control characters')
+
+export function ids (maxIdLength: number, exampleItemId = 'B004756YJA') {
+  const Id = { minLength: 1, maxLength: maxIdLength, ...ID_PATTERN }
   return {
-    ItemId: Type.String({ ...Id, description: 'External item id (e.g. an ASIN or a MovieLens id)', examples: ['B004756YJA'] } as object),
-    UserId: Type.String({ ...Id, description: 'Your user id; hashed to a user token by the model', examples: ['user-42'] } as object)
+    ItemId: Type.String({ ...Id, description: `External item id (an ASIN, a MovieLens id): 1 to ${maxIdLength} characters without whitespace or control characters`, example: exampleItemId }),
+    UserId: Type.String({ ...Id, description: `Your user id, 1 to ${maxIdLength} characters without whitespace or control characters; hashed to a user token by the model`, example: 'user-42' })
   }
 }
 
@@ -27,4 +48,4 @@ export const CatalogueItem = Type.Object({
   brand: Type.Union([Type.String(), Type.Null()]),
   categories: Type.Array(Type.String()),
   semanticId: Type.Array(Type.Integer(), { description: 'The item\'s codes, one per level' })
-})
+}, { $id: 'CatalogueItem', title: 'CatalogueItem', description: 'An item of the catalogue with its display fields' })

@@ -1,9 +1,13 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { Config } from '../config.js'
-import { CatalogueItem, ids } from './common.js'
+import type { CatalogueItem as Item } from '../model/catalogue.js'
+import { CatalogueItem, TEXT_PATTERN, ids, ref } from './common.js'
 
-export function recommendationSchemas (config: Config, defaultBeamWidth: number) {
-  const { ItemId, UserId } = ids(config.maxIdLength)
+/** Example values taken from the loaded catalogue, so that the documented examples work on this model. */
+export interface Examples { history: string[], items: Item[] }
+
+export function recommendationSchemas (config: Config, defaultBeamWidth: number, ex: Examples) {
+  const { ItemId, UserId } = ids(config.maxIdLength, ex.history[0])
   const k = Type.Integer({ minimum: 1, maximum: config.maxK, default: 10, description: 'How many items to return' })
   const beamWidth = Type.Integer({
     minimum: 1,
@@ -11,9 +15,14 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number)
     description: `Beam width of the constrained beam search (default ${defaultBeamWidth}); raised to k when smaller`
   })
   const excludeSeen = Type.Boolean({ default: true, description: 'Never recommend items of the history' })
-  const Category = Type.String({ minLength: 1, maxLength: 200 })
+  const Category = Type.String({ minLength: 1, maxLength: 200, ...TEXT_PATTERN, description: 'A category, exactly as in the catalogue' })
+  const exclude = Type.Array(ItemId, { maxItems: config.maxHistoryItems, description: 'Item ids never to recommend' })
+  const categories = Type.Array(Category, {
+    maxItems: 20,
+    description: 'Only recommend items in any of these categories. Categories the catalogue does not have are reported in unknownCategories; if none is known: 400'
+  })
 
-  const RecommendationBody = Type.Object({
+  const RecommendationRequest = Type.Object({
     userId: Type.Optional(UserId),
     history: Type.Optional(Type.Array(ItemId, {
       maxItems: config.maxHistoryItems,
@@ -22,34 +31,55 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number)
     k: Type.Optional(k),
     beamWidth: Type.Optional(beamWidth),
     excludeSeen: Type.Optional(excludeSeen),
-    exclude: Type.Optional(Type.Array(ItemId, { maxItems: config.maxHistoryItems, description: 'Item ids never to recommend' })),
-    categories: Type.Optional(Type.Array(Category, { maxItems: 20, description: 'Only recommend items in any of these categories' }))
+    exclude: Type.Optional(exclude),
+    categories: Type.Optional(categories)
   }, {
+    $id: 'RecommendationRequest',
+    title: 'RecommendationRequest',
     additionalProperties: false,
-    examples: [{ userId: 'user-42', history: ['B004756YJA', 'B004ZT0SSG'], k: 10 }]
+    description: 'Every field is optional; omit a field for its default (null is refused)',
+    examples: [{ userId: 'user-42', history: ex.history, k: 5 }]
   })
 
-  const RecommendedItem = Type.Intersect([CatalogueItem, Type.Object({
+  const RecommendedItem = Type.Composite([CatalogueItem, Type.Object({
     rank: Type.Integer({ minimum: 1 }),
-    score: Type.Number({ description: 'log-probability of the item under the policy (restricted to real items)' }),
+    score: Type.Number({ description: 'log-probability of the item under the policy (restricted to real items; exclusions and filters never renormalise it)' }),
     probability: Type.Number({ description: 'exp(score)' })
-  })])
+  })], { $id: 'RecommendedItem', title: 'RecommendedItem' })
 
-  const RecommendationResponse = Type.Object({
+  const Recommendation = Type.Object({
     recommendationId: Type.String({ format: 'uuid' }),
     model: Type.Object({ name: Type.String(), version: Type.String() }),
     historySource: Type.Union([Type.Literal('request'), Type.Literal('store'), Type.Literal('none')]),
-    historyLength: Type.Integer({ description: 'Known history items the model conditioned on (at most the model\'s maxHistory most recent are used)' }),
+    historyLength: Type.Integer({ description: 'Known history items the model conditioned on: the most recent, at most the model\'s maxHistory' }),
+    historyReceived: Type.Integer({ description: 'History items received (from the request or the store), known or not' }),
     unknownItemIds: Type.Array(Type.String(), { description: 'History items the model does not know; they were ignored' }),
-    items: Type.Array(RecommendedItem)
+    unknownCategories: Type.Array(Type.String(), { description: 'Requested categories the catalogue does not have; they match no item' }),
+    items: Type.Array(ref(RecommendedItem))
+  }, {
+    $id: 'Recommendation',
+    title: 'Recommendation',
+    examples: [{
+      recommendationId: '8ee5dc79-5446-4df9-9175-c409b667739c',
+      model: { name: 'beauty-gflowgr', version: '0.1.0' },
+      historySource: 'request',
+      historyLength: ex.history.length,
+      historyReceived: ex.history.length,
+      unknownItemIds: [],
+      unknownCategories: [],
+      items: ex.items.map((item, i) => ({ ...item, rank: i + 1, score: -2.75 - i, probability: Math.exp(-2.75 - i) }))
+    }]
   })
 
   const UserRecommendationQuery = Type.Object({
     k: Type.Optional(k),
     beamWidth: Type.Optional(beamWidth),
     excludeSeen: Type.Optional(excludeSeen),
-    categories: Type.Optional(Type.String({ maxLength: 2000, description: 'Comma-separated categories' }))
-  }, { additionalProperties: false })
+    exclude: Type.Optional(exclude),
+    categories: Type.Optional(categories)
+  }, { additionalProperties: false, description: 'Repeat a parameter for several values: categories=Makeup&categories=Nails' })
 
-  return { RecommendationBody, RecommendationResponse, UserRecommendationQuery, UserParams: Type.Object({ userId: UserId }) }
+  return { RecommendationRequest, RecommendedItem, Recommendation, UserRecommendationQuery, UserParams: Type.Object({ userId: UserId }) }
 }
+
+export type RecommendationRequestBody = Static<ReturnType<typeof recommendationSchemas>['RecommendationRequest']>

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { RedisHistoryStore } from '../../src/history/redis.js'
 import { RedisServer, build, freePort } from '../helper.js'
 
-test('Redis down: own-history requests succeed, stored-history requests and writes get 503, then recovery', async (t) => {
+test('Redis down: own-history requests succeed, stored-history requests and writes get a fast 503 with Retry-After, the instance stays ready, then recovery', async (t) => {
   const redis = new RedisServer(await freePort())
   await redis.start()
   t.after(async () => { await redis.stop() })
@@ -24,22 +24,31 @@ test('Redis down: own-history requests succeed, stored-history requests and writ
   const stored = await app.inject({ method: 'GET', url: '/v1/users/r1/recommendations' })
   assert.equal(stored.statusCode, 503)
   assert.equal(stored.json().code, 'history_store_unavailable')
-  const event = await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { itemId: '2' } })
+  assert.equal(stored.headers['retry-after'], '1')
+  const event = await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { events: [{ itemId: '2' }, { itemId: '3', eventId: 'mine' }] } })
   assert.equal(event.statusCode, 503)
   assert.equal(event.json().code, 'history_store_unavailable')
+  assert.equal(event.json().details.outcome, 'unknown')
+  const retryWith: string[] = event.json().details.eventIds
+  assert.equal(retryWith.length, 2)
+  assert.equal(retryWith[1], 'mine')
   const own = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'r1', history: ['1', '2'] } })
   assert.equal(own.statusCode, 200)
-  assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503)
+  const ready = await app.inject({ method: 'GET', url: '/readyz' })
+  assert.equal(ready.statusCode, 200, 'Redis is a soft dependency: the instance stays ready')
+  assert.match(ready.json().checks.historyStore, /^redis: unavailable/)
   assert.ok(Date.now() - started < 5000, 'no request may hang while Redis is down')
 
   await redis.start()
-  let ready = 0
-  for (let i = 0; i < 50 && ready !== 200; i++) {
+  let status = ''
+  for (let i = 0; i < 50 && status !== 'redis: ok'; i++) {
     await sleep(100)
-    ready = (await app.inject({ method: 'GET', url: '/readyz' })).statusCode
+    status = (await app.inject({ method: 'GET', url: '/readyz' })).json().checks.historyStore
   }
-  assert.equal(ready, 200)
-  assert.equal((await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { itemId: '2' } })).statusCode, 200)
+  assert.equal(status, 'redis: ok')
+  const retried = await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { events: [{ itemId: '2', eventId: retryWith[0] }, { itemId: '3', eventId: retryWith[1] }] } })
+  assert.equal(retried.statusCode, 200)
+  assert.deepEqual(retried.json().eventIds, retryWith)
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
   assert.match(metrics, /history_store_errors_total [1-9]/)
 })

@@ -1,4 +1,5 @@
-// The same semantics for both stores: the in-memory default and Redis (a real redis-server on a free port).
+// One contract, two stores: every test in the loop runs against the in-memory default and Redis (a real
+// redis-server on a free port) and must pass identically.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -48,6 +49,36 @@ for (const [name, make] of stores) {
     assert.equal(await store.delete('u'), true)
     assert.equal(await store.delete('u'), false)
     assert.deepEqual(await store.get('u'), [])
+    await store.close()
+  })
+
+  test(`${name}: replace stores a repeated eventId once and caps the list`, async () => {
+    const store = await make()
+    assert.equal(await store.replace('u', [event('a', 'e1'), event('b', 'e1'), event('c', 'e2')]), 2)
+    assert.deepEqual((await store.get('u')).map(e => e.itemId), ['a', 'c'])
+    assert.equal(await store.replace('u', [event('1'), event('2'), event('3'), event('4'), event('5')]), 3)
+    assert.deepEqual((await store.get('u')).map(e => e.itemId), ['3', '4', '5'])
+    await store.close()
+  })
+
+  test(`${name}: replacing with no events forgets the user`, async () => {
+    const store = await make()
+    await store.append('u', [event('a', 'e1')])
+    assert.equal(await store.replace('u', []), 0)
+    assert.deepEqual(await store.get('u'), [])
+    assert.equal(await store.delete('u'), false)
+    assert.equal((await store.append('u', [event('a', 'e1')])).accepted, 1, 'its event ids are forgotten too')
+    await store.close()
+  })
+
+  test(`${name}: events keep every field and come back as copies`, async () => {
+    const store = await make()
+    const stored = { itemId: 'a', eventId: 'e1', type: 'purchase', timestamp: '2026-02-03T04:05:06.789Z' }
+    await store.append('u', [stored])
+    const [first] = await store.get('u')
+    assert.deepEqual(first, stored)
+    first.itemId = 'changed'
+    assert.equal((await store.get('u'))[0].itemId, 'a')
     await store.close()
   })
 }

@@ -1,0 +1,58 @@
+// The server process: graceful shutdown on SIGTERM.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { SHIPPED_MODELS, startServer } from './helper.js'
+
+const BEAUTY = path.join(SHIPPED_MODELS, 'beauty-gflowgr')
+
+test('SIGTERM answers the requests in flight, closes a slow client instead of waiting for it, and exits 0', async (t) => {
+  const server = await startServer({ SHUTDOWN_TIMEOUT_MS: '10000', REQUEST_TIMEOUT_MS: '60000' }, t)
+  // a client that sends half a body and then nothing
+  const slow = net.connect(server.port, '127.0.0.1')
+  await new Promise(resolve => slow.once('connect', resolve))
+  slow.write('POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"history": [')
+  const slowClosed = new Promise(resolve => { slow.once('close', resolve); slow.on('error', () => {}) })
+  await new Promise(resolve => setTimeout(resolve, 100))
+  // requests in flight when the signal arrives
+  const inFlight = Array.from({ length: 8 }, async () => await fetch(`${server.base}/v1/recommendations`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: ['1', '2'], k: 100, beamWidth: 64 })
+  }).then(async r => ({ status: r.status, body: await r.json() }), (e: Error) => ({ status: 0, body: e.message })))
+  await new Promise(resolve => setTimeout(resolve, 20))
+  const started = Date.now()
+  server.child.kill('SIGTERM')
+  const code = await server.exited
+  const elapsed = Date.now() - started
+  assert.equal(code, 0, server.logs.slice(-2000))
+  assert.ok(elapsed < 5000, `shutdown took ${elapsed} ms`)
+  await slowClosed
+  for (const result of await Promise.all(inFlight)) {
+    assert.ok(result.status === 200 || (result.status === 503 && result.body.code === 'shutting_down'), JSON.stringify(result).slice(0, 300))
+  }
+})
+
+test('batches that outlive INFERENCE_TIMEOUT_MS answer 503 inference_timeout and the process stays up and ready', async (t) => {
+  const server = await startServer({ MODEL_DIR: BEAUTY, WORKERS: '2', INFERENCE_TIMEOUT_MS: '20' }, t)
+  const history = readFileSync(path.join(BEAUTY, 'items.jsonl'), 'utf8').split('\n').slice(0, 3).map(l => JSON.parse(l).itemId as string)
+  const post = async () => await fetch(`${server.base}/v1/recommendations`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 64 })
+  })
+  const infinite = async () => await fetch(`${server.base}/v1/users/u1/recommendations?k=100&beamWidth=Infinity`)
+  const codes = new Set<string>()
+  for (let round = 0; round < 3; round++) {
+    const responses = await Promise.all([...Array.from({ length: 4 }, post), ...Array.from({ length: 8 }, infinite)])
+    for (const res of responses) {
+      const body = await res.json()
+      assert.ok([200, 400, 503].includes(res.status), `${res.status} ${JSON.stringify(body)}`)
+      if (res.status === 503) codes.add(body.code)
+      if (res.status === 400) assert.equal(body.details.field, 'query.beamWidth')
+    }
+  }
+  assert.ok(codes.has('inference_timeout'), [...codes].join())
+  assert.ok([...codes].every(c => c === 'inference_timeout' || c === 'overloaded'), [...codes].join())
+  assert.equal(server.child.exitCode, null, server.logs.slice(-2000))
+  assert.equal((await fetch(`${server.base}/readyz`)).status, 200)
+  assert.doesNotMatch(server.logs, /terminate called|Napi::Error/)
+})
