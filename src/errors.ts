@@ -24,8 +24,8 @@ export const ERROR_CODES = {
     when: 'Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`)'
   },
   shutting_down: { status: 503, when: 'the instance is draining after SIGTERM; with `Retry-After`, retry on another instance' },
-  not_ready: { status: 503, when: '/readyz only: no inference worker is up, or the instance is draining; `details.checks` says which' }
-} as const satisfies Record<string, { status: number, when: string }>
+  not_ready: { status: 503, when: '`/readyz` only: no inference worker is up, or the instance is draining; `details.checks` says which', readinessOnly: true }
+} as const satisfies Record<string, { status: number, when: string, readinessOnly?: true }>
 
 export type ErrorCode = keyof typeof ERROR_CODES
 
@@ -43,6 +43,13 @@ export class AppError extends Error {
   }
 }
 
+/** Refusals under load are made by the thousand per second: without the stack trace nobody reads. */
+function withoutStack<T> (make: () => T): T {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try { return make() } finally { Error.stackTraceLimit = limit }
+}
+
 const retryAfter = (seconds: number) => ({ 'retry-after': String(Math.max(1, Math.ceil(seconds))) })
 
 export const errors = {
@@ -51,15 +58,15 @@ export const errors = {
   badRequest: (message: string) => new AppError('bad_request', message),
   unauthorized: () => new AppError('unauthorized', 'a valid API key is required (header x-api-key or Authorization: Bearer)'),
   notFound: (what: 'item' | 'user', id: string) => new AppError(`${what}_not_found`, `${what} "${id}" was not found`, { id }),
-  rateLimited: (seconds: number, what = 'too many requests') =>
-    new AppError('rate_limited', `${what}; retry in ${Math.max(1, Math.ceil(seconds))} s`, undefined, retryAfter(seconds)),
-  overloaded: (retryAfterSeconds: number) =>
-    new AppError('overloaded', 'the service cannot answer this request in time; retry later', undefined, retryAfter(retryAfterSeconds)),
+  rateLimited: (seconds: number, what = 'too many requests') => withoutStack(() =>
+    new AppError('rate_limited', `${what}; retry in ${Math.max(1, Math.ceil(seconds))} s`, undefined, retryAfter(seconds))),
+  overloaded: (retryAfterSeconds: number) => withoutStack(() =>
+    new AppError('overloaded', 'the service cannot answer this request in time; retry later', undefined, retryAfter(retryAfterSeconds))),
   historyStoreUnavailable: (details: Record<string, unknown> = {}) =>
     new AppError('history_store_unavailable', 'the history store is unavailable; send the history in the request or retry later', details, retryAfter(1)),
   inferenceFailed: () => new AppError('inference_failed', 'inference failed'),
-  timeout: () => new AppError('inference_timeout', 'inference did not finish in time; retry later', undefined, retryAfter(1)),
-  shuttingDown: () => new AppError('shutting_down', 'this instance is shutting down; retry', undefined, { ...retryAfter(1), connection: 'close' })
+  timeout: () => withoutStack(() => new AppError('inference_timeout', 'inference did not finish in time; retry later', undefined, retryAfter(1))),
+  shuttingDown: () => withoutStack(() => new AppError('shutting_down', 'this instance is shutting down; retry', undefined, { ...retryAfter(1), connection: 'close' }))
 }
 
 /** Thrown at start-up when the model directory cannot be served; the message names the file. */

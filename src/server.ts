@@ -40,7 +40,7 @@ async function main (): Promise<void> {
   }
   const lifecycle = new Lifecycle()
   const app = await buildApp({ config, recommender, store, metrics, lifecycle }, { loggerInstance: logger })
-  await app.listen({ host: config.host, port: config.port })
+  await app.listen({ host: config.host, port: config.port, backlog: 4096 }) // a burst of connections must not overflow the accept queue (the kernel caps it at somaxconn)
   logger.info({ model: recommender.manifest.name, version: recommender.manifest.version, items: recommender.catalogue.size, workers: config.workers }, 'ready')
 
   // SIGTERM: stop accepting, answer what reached a handler, then close every connection (idle ones and

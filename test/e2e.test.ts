@@ -1,75 +1,91 @@
-// End to end: the real server process on a free port, its OpenAPI document, and the Swagger UI page
-// rendering its operations in headless Chromium.
+// End to end: the real server process on a free port, driven through the typed client
+// (clients/typescript), and Swagger UI in headless Chromium, served directly and behind a reverse proxy
+// that maps /recs/* to the service.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { chromium } from 'playwright-core'
-import { FIXTURE_MODEL, freePort } from './helper.js'
+import { createRecommenderClient } from '../clients/typescript/src/index.js'
+import { startServer } from './helper.js'
 
-const server = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'server.js')
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-let child: ChildProcess
-let base: string
-let logs = ''
+let server: Awaited<ReturnType<typeof startServer>>
 
-before(async () => {
-  const port = await freePort()
-  base = `http://127.0.0.1:${port}`
-  child = spawn(process.execPath, [server], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MODEL_DIR: FIXTURE_MODEL, WORKERS: '1', REDIS_URL: '' } })
-  child.stdout!.on('data', (d: Buffer) => { logs += d.toString() })
-  child.stderr!.on('data', (d: Buffer) => { logs += d.toString() })
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) return
-    } catch {}
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  throw new Error(`server did not become ready:\n${logs}`)
-})
-
+before(async () => { server = await startServer({ LOG_LEVEL: 'info' }) })
 after(async () => {
-  await new Promise<void>(resolve => { child.once('exit', () => resolve()); child.kill('SIGTERM') })
+  server.child.kill('SIGTERM')
+  assert.equal(await server.exited, 0)
 })
 
-test('the listening server answers, logs JSON with request ids, and shuts down gracefully', async () => {
-  const res = await fetch(`${base}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'e2e-1' }, body: JSON.stringify({ history: ['1', '2'], k: 3 }) })
-  assert.equal(res.status, 200)
-  assert.equal(res.headers.get('x-request-id'), 'e2e-1')
-  assert.equal((await res.json()).items.length, 3)
-  const line = logs.split('\n').find(l => l.includes('"reqId":"e2e-1"'))
-  assert.ok(line !== undefined && JSON.parse(line).level >= 30)
-  assert.match(logs, /history store: in-memory/)
-})
-
-test('the OpenAPI document describes every route with schemas', async () => {
-  const doc = await (await fetch(`${base}/docs/json`)).json()
-  assert.equal(doc.openapi, '3.0.3')
-  for (const route of ['/v1/recommendations', '/v1/users/{userId}/recommendations', '/v1/users/{userId}/events', '/v1/users/{userId}/history',
-    '/v1/items/{itemId}', '/v1/items', '/v1/model', '/healthz', '/readyz', '/metrics']) {
-    assert.ok(route in doc.paths, `${route} missing`)
+test('the listening server answers the typed client, logs JSON with request ids, and keeps histories', async () => {
+  const api = createRecommenderClient({ baseUrl: server.base, headers: { 'x-request-id': 'e2e-1' } })
+  const recs = await api.POST('/v1/recommendations', { body: { history: ['1', '2'], k: 3 } })
+  assert.equal(recs.response.status, 200)
+  assert.equal(recs.response.headers.get('x-request-id'), 'e2e-1')
+  assert.equal(recs.data?.items.length, 3)
+  let line: string | undefined
+  for (let i = 0; i < 50 && line === undefined; i++) { // the access log is written after the response
+    line = server.logs.split('\n').find(l => l.includes('"reqId":"e2e-1"'))
+    await new Promise(resolve => setTimeout(resolve, 20))
   }
-  const post = doc.paths['/v1/recommendations'].post
-  assert.deepEqual(post.tags, ['recommendations'])
-  assert.ok(post.requestBody.content['application/json'].schema.properties.k)
-  assert.ok(post.responses['200'] && post.responses['400'] && post.responses['503'])
+  assert.ok(line !== undefined && JSON.parse(line).level === 30, server.logs.slice(-500))
+  assert.match(server.logs, /history store: in-memory/)
+
+  const events = await api.POST('/v1/users/{userId}/events', { params: { path: { userId: 'e2e-user' } }, body: { events: [{ itemId: '50' }, { itemId: '100', type: 'view' }] } })
+  assert.equal(events.data?.historyLength, 2)
+  const history = await api.GET('/v1/users/{userId}/history', { params: { path: { userId: 'e2e-user' } } })
+  assert.deepEqual(history.data?.events.map(e => e.itemId), ['50', '100'])
+  const stored = await api.GET('/v1/users/{userId}/recommendations', { params: { path: { userId: 'e2e-user' }, query: { k: 5 } } })
+  assert.equal(stored.data?.historySource, 'store')
+  assert.ok(!stored.data!.items.some(i => ['50', '100'].includes(i.itemId)))
+  const item = await api.GET('/v1/items/{itemId}', { params: { path: { itemId: '50' } } })
+  assert.equal(item.data?.title, 'Star Wars (1977)')
+  const model = await api.GET('/v1/model')
+  assert.equal(model.data?.name, 'smoke')
 })
 
-test('Swagger UI renders the operations in a real browser', async () => {
+/** A reverse proxy that serves the service under /recs, as an ingress with a path prefix would. */
+async function prefixProxy (target: string, prefix: string): Promise<{ base: string, close: () => Promise<void> }> {
+  const upstream = new URL(target)
+  const proxy = http.createServer((req, res) => {
+    if (!req.url!.startsWith(`${prefix}/`) && req.url !== prefix) { res.writeHead(404).end(); return }
+    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url!.slice(prefix.length) || '/', headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers)
+      up.pipe(res)
+    })
+    req.pipe(forward)
+  })
+  await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve))
+  return { base: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${prefix}`, close: async () => { await new Promise(resolve => proxy.close(resolve)) } }
+}
+
+test('Swagger UI renders every operation in a real browser, directly and behind a path prefix, with or without a trailing slash', async () => {
+  const proxy = await prefixProxy(server.base, '/recs')
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
   })
   try {
-    const page = await browser.newPage()
-    await page.goto(`${base}/docs`)
-    await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 })
-    const paths = await page.$$eval('.opblock-summary-path', nodes => nodes.map(n => n.textContent?.replace(/\u200b/g, '').trim()))
-    assert.ok(paths.includes('/v1/recommendations'), paths.join(','))
-    assert.ok(paths.includes('/v1/users/{userId}/events'))
-    assert.match(await page.title(), /Swagger UI/)
+    for (const url of [`${server.base}/docs`, `${server.base}/docs/`, `${proxy.base}/docs`, `${proxy.base}/docs/`]) {
+      const page = await browser.newPage()
+      const failed: string[] = []
+      const loaded: string[] = []
+      page.on('response', r => { (r.ok() || r.status() === 302 ? loaded : failed).push(`${r.status()} ${r.url()}`) })
+      page.on('requestfailed', r => failed.push(`failed ${r.url()}`))
+      await page.goto(url)
+      await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 })
+      const paths = await page.$$eval('.opblock-summary-path', nodes => nodes.map(n => n.textContent?.replace(/\u200b/g, '').trim()))
+      for (const route of ['/v1/recommendations', '/v1/users/{userId}/events', '/v1/users/{userId}/history', '/v1/items/{itemId}', '/v1/model', '/readyz']) {
+        assert.ok(paths.includes(route), `${url}: ${route} missing from ${paths.join(',')}`)
+      }
+      assert.deepEqual(failed, [], url)
+      assert.ok(loaded.filter(l => /\/static\//.test(l)).length >= 5, `${url}: ${loaded.join('\n')}`)
+      assert.match(await page.title(), /Swagger UI/)
+      await page.close()
+    }
   } finally {
     await browser.close()
+    await proxy.close()
   }
 })

@@ -24,7 +24,7 @@ export function testConfig (env: Record<string, string> = {}): Config {
   return loadConfig({ MODEL_DIR: FIXTURE_MODEL, WORKERS: '1', LOG_LEVEL: 'silent', ...env })
 }
 
-export async function loadRecommender (config: Config, modelDir = FIXTURE_MODEL): Promise<Recommender> {
+export async function loadRecommender (config: Config, modelDir = config.modelDir): Promise<Recommender> {
   return await Recommender.load(modelDir, poolOptions(config))
 }
 

@@ -4,7 +4,7 @@ import { loadManifest, policyDims, tokenLayout, type Manifest } from './manifest
 import { userToken } from './user-hash.js'
 import { WorkerPool, type PoolOptions } from './worker-pool.js'
 import { Trie } from '../decoding/trie.js'
-import { errors } from '../errors.js'
+import { errors, type AppError } from '../errors.js'
 import type { Config } from '../config.js'
 import type { Metrics } from '../metrics.js'
 
@@ -64,6 +64,9 @@ export class Recommender {
   }
 
   get queueDepth (): number { return this.pool.queueDepth }
+
+  /** The 503 a search of `beamWidth` would get now (overloaded, shutting down), or null: lets a route refuse before reading the body. */
+  refusal (beamWidth: number): AppError | null { return this.pool.refusal(beamWidth) }
   get readyWorkers (): number { return this.pool.readyWorkers }
 
   async recommend (input: RecommendInput): Promise<RecommendOutput> {

@@ -10,8 +10,9 @@
 // passed (never inside a native call). A worker that still has not answered a grace period later is
 // retired: its requests get 503 inference_timeout, a fresh worker takes its place at once, and the old
 // one is terminated only after it answers, i.e. outside onnxruntime.
+import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
-import { errors } from '../errors.js'
+import { errors, type AppError } from '../errors.js'
 import type { DecodeRequest, DecodeResult } from '../decoding/beam-search.js'
 import type { WorkerInit } from './inference-worker.js'
 
@@ -47,7 +48,7 @@ interface Pending {
   signal?: AbortSignal
   onAbort?: () => void
 }
-interface Slot { worker: Worker, busy: Pending[] | null, job: number, timer?: NodeJS.Timeout, ready: boolean, retired: boolean }
+interface Slot { worker: Worker, busy: Pending[] | null, job: number, sentAt: number, timer?: NodeJS.Timeout, ready: boolean, retired: boolean }
 interface WorkerMessage { ready?: boolean, id?: number, results?: DecodeResult[], error?: string, timedOut?: boolean, inferenceMs?: number }
 
 const EWMA = 0.2
@@ -71,7 +72,7 @@ export class WorkerPool {
 
   private async spawn (): Promise<void> {
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: this.options.init })
-    const slot: Slot = { worker, busy: null, job: -1, ready: false, retired: false }
+    const slot: Slot = { worker, busy: null, job: -1, sentAt: 0, ready: false, retired: false }
     this.slots.push(slot)
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
@@ -101,11 +102,13 @@ export class WorkerPool {
     slot.busy = null
     if (batch !== null && message.id === slot.job) {
       if (message.results !== undefined) {
-        const ms = message.inferenceMs ?? 0
+        // the estimate uses the wall time seen from here (a busy event loop or CPU contention included),
+        // the metrics the worker's own inference time
+        const wall = performance.now() - slot.sentAt
         const beams = batch.reduce((n, p) => n + p.request.beamWidth, 0)
-        this.msPerBeam = this.msPerBeam === null ? ms / beams : (1 - EWMA) * this.msPerBeam + EWMA * ms / beams
-        this.batchMs = this.batchMs === null ? ms : (1 - EWMA) * this.batchMs + EWMA * ms
-        this.options.onBatch?.(batch.length, ms)
+        this.msPerBeam = this.msPerBeam === null ? wall / beams : (1 - EWMA) * this.msPerBeam + EWMA * wall / beams
+        this.batchMs = this.batchMs === null ? wall : (1 - EWMA) * this.batchMs + EWMA * wall
+        this.options.onBatch?.(batch.length, message.inferenceMs ?? wall)
         batch.forEach((p, i) => p.resolve(message.results![i]))
       } else if (message.timedOut === true) {
         batch.forEach(p => { this.options.onDrop?.('timeout'); p.reject(errors.timeout()) })
@@ -163,14 +166,19 @@ export class WorkerPool {
    * with 503 inference_timeout when it is not answered within timeoutMs, and with ClientGoneError when
    * `signal` aborts before its batch starts.
    */
+  /** The 503 a request of `beams` beams would get now, or null when it would be admitted. Cheap: callers may ask before reading a body. */
+  refusal (beams: number): AppError | null {
+    if (this.closing) return errors.shuttingDown()
+    const wait = this.expectedWaitMs(beams)
+    if (this.queue.length < this.options.maxQueue && wait <= this.options.maxQueueWaitMs) return null
+    this.options.onDrop?.('overloaded')
+    return errors.overloaded(Math.max(1, wait / 1000))
+  }
+
   async infer (request: DecodeRequest, signal?: AbortSignal): Promise<DecodeResult> {
-    if (this.closing) throw errors.shuttingDown()
     if (signal?.aborted === true) throw new ClientGoneError()
-    const wait = this.expectedWaitMs(request.beamWidth)
-    if (this.queue.length >= this.options.maxQueue || wait > this.options.maxQueueWaitMs) {
-      this.options.onDrop?.('overloaded')
-      throw errors.overloaded(Math.max(1, wait / 1000))
-    }
+    const refused = this.refusal(request.beamWidth)
+    if (refused !== null) throw refused
     return await new Promise<DecodeResult>((resolve, reject) => {
       const pending: Pending = { request, resolve, reject, deadline: Date.now() + this.options.timeoutMs, signal }
       if (signal !== undefined) {
@@ -213,6 +221,7 @@ export class WorkerPool {
       const deadline = Math.max(...batch.map(p => p.deadline))
       slot.busy = batch
       slot.job = this.nextJob++
+      slot.sentAt = performance.now()
       slot.timer = setTimeout(() => this.retire(slot), Math.max(0, deadline - now) + (this.options.graceMs ?? 1000))
       slot.worker.postMessage({ id: slot.job, requests: batch.map(p => p.request), deadline })
     }

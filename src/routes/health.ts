@@ -35,7 +35,7 @@ export default async function healthRoutes (app: App, deps: RouteDeps): Promise<
     schema: {
       tags: ['health'],
       summary: 'Readiness: model loaded and a worker up, not draining. The history store is reported, but does not make the instance unready',
-      response: { 200: health('Ready to serve'), ...errorResponses() }
+      response: { 200: health('Ready to serve'), ...errorResponses('readiness') }
     }
   }, async () => {
     const checks: Record<string, string> = {
@@ -53,8 +53,10 @@ export default async function healthRoutes (app: App, deps: RouteDeps): Promise<
     schema: {
       tags: ['health'],
       summary: 'Prometheus metrics (needs an API key when PROTECT_METRICS is set)',
-      produces: ['text/plain'],
-      response: { 200: Type.String({ description: 'Prometheus text format' }), ...errorResponses() }
+      response: {
+        200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String({ example: '# HELP inference_queue_depth Requests waiting for a worker\ninference_queue_depth 0\n' }) } } },
+        ...errorResponses()
+      }
     }
   }, async (_request, reply) => {
     deps.metrics.queueDepth.set(deps.recommender.queueDepth)

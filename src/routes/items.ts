@@ -1,19 +1,20 @@
 import { Type } from '@sinclair/typebox'
 import { errors } from '../errors.js'
-import { CatalogueItem, TEXT_PATTERN, errorResponses, ids, ref } from '../schemas/common.js'
+import { TEXT_PATTERN, errorResponses, ids, ref } from '../schemas/common.js'
 import type { App, RouteDeps } from './deps.js'
 
 export default async function itemRoutes (app: App, deps: RouteDeps): Promise<void> {
   const { ItemId } = ids(deps.config.maxIdLength, deps.schemas.examples.items[0]?.itemId)
   const catalogue = deps.recommender.catalogue
-  const example = deps.schemas.examples.items[0]
+  const { CatalogueItem, examples } = deps.schemas
+  const example = examples.items[0]
 
   app.get('/items/:itemId', {
     schema: {
       tags: ['items'],
       summary: 'Look up one item of the catalogue',
       params: Type.Object({ itemId: ItemId }),
-      response: { 200: ref(CatalogueItem, { description: 'The item', example }), ...errorResponses() }
+      response: { 200: ref(CatalogueItem, { description: 'The item' }), ...errorResponses() }
     }
   }, async (request) => {
     const item = catalogue.get(request.params.itemId)

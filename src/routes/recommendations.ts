@@ -48,8 +48,15 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     }
   }
 
+  // under overload, refuse before reading and validating the body: a refusal must cost next to nothing
+  const refuseEarly = async (): Promise<void> => {
+    const refused = recommender.refusal(m.decoding.defaultBeamWidth)
+    if (refused !== null) throw refused
+  }
+
   app.post('/recommendations', {
     config: { userData: true },
+    onRequest: refuseEarly,
     schema: {
       tags: ['recommendations'],
       summary: 'Recommend items for a history or a user',
@@ -74,6 +81,7 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
 
   app.get('/users/:userId/recommendations', {
     config: { userData: true },
+    onRequest: refuseEarly,
     schema: {
       tags: ['recommendations'],
       summary: 'Recommend items for a user from the stored history',

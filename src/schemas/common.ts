@@ -18,11 +18,13 @@ export const ErrorResponse = Type.Object({
 
 export type ErrorBody = Static<typeof ErrorResponse>
 
-/** Error responses of a route: one per status, listing the codes a client can get. */
-export function errorResponses (...statuses: number[]): Record<number, TSchema> {
+/** Error responses of a route: one per status, listing the codes a client can get (not_ready: the readiness probe's only). */
+export function errorResponses (...statuses: Array<number | 'readiness'>): Record<number, TSchema> {
   const out: Record<number, TSchema> = {}
-  for (const status of [...new Set([400, 401, 404, 408, 414, 429, 431, 500, 503, ...statuses])].sort()) {
-    const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter(c => ERROR_CODES[c].status === status)
+  const readiness = statuses.includes('readiness')
+  for (const status of [...new Set([400, 401, 404, 408, 414, 429, 431, 500, 503, ...statuses.filter(s => s !== 'readiness')])].sort()) {
+    const codes = (Object.keys(ERROR_CODES) as ErrorCode[])
+      .filter(c => ERROR_CODES[c].status === status && (readiness || !('readinessOnly' in ERROR_CODES[c])))
     out[status] = ref(ErrorResponse, { description: codes.map(c => `\`${c}\`: ${ERROR_CODES[c].when}`).join('; ') })
   }
   return out
@@ -42,10 +44,19 @@ export function ids (maxIdLength: number, exampleItemId = 'B004756YJA') {
   }
 }
 
-export const CatalogueItem = Type.Object({
+const CatalogueItemFields = {
   itemId: Type.String(),
   title: Type.Union([Type.String(), Type.Null()]),
   brand: Type.Union([Type.String(), Type.Null()]),
   categories: Type.Array(Type.String()),
   semanticId: Type.Array(Type.Integer(), { description: 'The item\'s codes, one per level' })
-}, { $id: 'CatalogueItem', title: 'CatalogueItem', description: 'An item of the catalogue with its display fields' })
+}
+
+/** An item of the catalogue; `example` is one of the loaded catalogue's items. */
+export function catalogueItemSchema (example?: object) {
+  return Type.Object(CatalogueItemFields, {
+    $id: 'CatalogueItem', title: 'CatalogueItem', description: 'An item of the catalogue with its display fields', ...(example !== undefined && { examples: [example] })
+  })
+}
+
+export const CatalogueItem = catalogueItemSchema()

@@ -4,9 +4,10 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from
 import os from 'node:os'
 import path from 'node:path'
 import { ModelLoadError } from '../../src/errors.js'
-import { loadManifest } from '../../src/model/manifest.js'
+import { spawn } from 'node:child_process'
+import { loadManifest, sha256File } from '../../src/model/manifest.js'
 import { Catalogue } from '../../src/model/catalogue.js'
-import { FIXTURE_MODEL } from '../helper.js'
+import { FIXTURE_MODEL, SERVER_ENTRY } from '../helper.js'
 
 function copyModel (): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'model-'))
@@ -67,4 +68,23 @@ test('catalogue lines with codes outside the codebooks are refused', () => {
   const file = path.join(dir, 'items.jsonl')
   writeFileSync(file, '{"itemId":"a","semanticId":[0,0,999]}\n')
   assert.throws(() => Catalogue.load(file, 3, 1, [16, 16, 17]), /line 1: expected itemId and a semanticId of 3 codes/)
+})
+
+test('two items with one semantic ID are refused at start-up, naming the file and the items: exit 3, no stack trace', async () => {
+  const dir = copyModel()
+  const file = path.join(dir, 'items.jsonl')
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l))
+  lines[1].semanticId = lines[0].semanticId
+  writeFileSync(file, lines.map(l => JSON.stringify(l)).join('\n') + '\n')
+  editManifest(dir, m => { m.catalogue.sha256 = sha256File(file) })
+  assert.throws(() => Catalogue.load(file, 3, lines.length, [64, 64, 64]),
+    (e: Error) => e instanceof ModelLoadError && e.file === file && e.message.includes(`"${String(lines[0].itemId)}" and "${String(lines[1].itemId)}" share the semantic ID`))
+  const child = spawn(process.execPath, [SERVER_ENTRY], { env: { ...process.env, MODEL_DIR: dir, PORT: '0', LOG_LEVEL: 'info' } })
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => { output += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { output += d.toString() })
+  const code = await new Promise(resolve => child.once('exit', resolve))
+  assert.equal(code, 3, output)
+  assert.match(output, /cannot load the model: .*items\.jsonl: items \\"1\\" and \\"2\\" share the semantic ID/)
+  assert.doesNotMatch(output, /\n\s+at /, 'no stack trace')
 })

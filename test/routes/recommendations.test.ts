@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { build } from '../helper.js'
+import path from 'node:path'
+import { SHIPPED_MODELS, build } from '../helper.js'
 
 const HISTORY = ['1', '2', '3', '50', '100']
 
@@ -88,3 +89,25 @@ test('concurrent requests are micro-batched and a full queue answers 503 with Re
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
   assert.match(metrics, /inference_batch_size_count \d+/)
 })
+
+for (const model of ['beauty-gflowgr', 'ml1m-gflowgr']) {
+  test(`GET and POST agree on every category of the shipped ${model} catalogue (repeated query parameters, commas and all)`, async (t) => {
+    const { app, recommender } = await build(t, { MODEL_DIR: path.join(SHIPPED_MODELS, model) })
+    const categories = [...new Set(recommender.catalogue.items.flatMap(i => i.categories))].sort()
+    assert.ok(categories.length >= 18)
+    const history = recommender.catalogue.items.slice(0, 3).map(i => i.itemId)
+    await app.inject({ method: 'PUT', url: '/v1/users/shopper/history', payload: { events: history.map(itemId => ({ itemId })) } })
+    const exclude = recommender.catalogue.items.slice(3, 5).map(i => i.itemId)
+    const query = (list: string[]) => list.map(c => `categories=${encodeURIComponent(c)}`).join('&') + exclude.map(e => `&exclude=${encodeURIComponent(e)}`).join('')
+    const pairs: string[][] = [...categories.map(c => [c]), [categories[0], categories[1]]]
+    for (const list of pairs) {
+      const post = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'shopper', k: 5, beamWidth: 10, categories: list, exclude } })
+      const get = await app.inject({ url: `/v1/users/shopper/recommendations?k=5&beamWidth=10&${query(list)}` })
+      assert.equal(get.statusCode, post.statusCode, `${list.join(' | ')}: ${get.body.slice(0, 200)}`)
+      assert.equal(post.statusCode, 200, `${list.join(' | ')}: ${post.body.slice(0, 200)}`)
+      const items = post.json().items as Array<{ itemId: string, categories: string[] }>
+      assert.deepEqual(get.json().items.map((i: { itemId: string }) => i.itemId), items.map(i => i.itemId), list.join(' | '))
+      assert.ok(items.every(i => list.some(c => i.categories.includes(c)) && !exclude.includes(i.itemId)), list.join(' | '))
+    }
+  })
+}

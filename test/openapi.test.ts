@@ -1,0 +1,123 @@
+// The OpenAPI document is what frontend teams generate clients from: it must be valid OpenAPI 3.0.3, name
+// its schemas, describe every response, and carry examples that validate, for requests that really work.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import AjvModule from 'ajv'
+import formatsModule from 'ajv-formats'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { build, SHIPPED_MODELS } from './helper.js'
+
+const Ajv = AjvModule.default
+const addFormats = formatsModule.default
+type Schema = Record<string, any>
+
+async function documentOf (t: import('node:test').TestContext, env: Record<string, string> = {}) {
+  const built = await build(t, env)
+  await built.app.ready()
+  return { ...built, doc: built.app.swagger() as Schema }
+}
+
+function operations (doc: Schema): Array<{ method: string, path: string, op: Schema }> {
+  return Object.entries<Schema>(doc.paths).flatMap(([p, ops]) => Object.entries<Schema>(ops).map(([method, op]) => ({ method, path: p, op })))
+}
+
+test('the document is valid OpenAPI 3.0.3, with or without API keys', async (t) => {
+  const envs: Array<Record<string, string>> = [{}, { API_KEYS: '0123456789abcdef0123' }]
+  for (const env of envs) {
+    const { doc } = await documentOf(t, env)
+    const result = await new Validator().validate(doc)
+    assert.equal(result.valid, true, JSON.stringify(result.errors, null, 1)?.slice(0, 2000))
+    assert.equal(doc.openapi, '3.0.3')
+  }
+})
+
+test('component schemas are named, every response is described, errors refer to Error', async (t) => {
+  const { doc } = await documentOf(t)
+  const names = Object.keys(doc.components.schemas)
+  for (const name of ['Error', 'RecommendationRequest', 'Recommendation', 'RecommendedItem', 'CatalogueItem', 'Event', 'EventInput', 'History', 'ModelInfo']) {
+    assert.ok(names.includes(name), `${name} missing from ${names.join(',')}`)
+  }
+  assert.ok(!names.some(n => /^def-\d+$/.test(n)), names.join(','))
+  for (const { method, path: p, op } of operations(doc)) {
+    assert.ok(typeof op.summary === 'string' && op.summary.length > 0, `${method} ${p}: summary`)
+    for (const [status, response] of Object.entries<Schema>(op.responses)) {
+      assert.ok(response.description !== 'Default Response' && response.description.length > 3, `${method} ${p} ${status}: ${response.description}`)
+      if (Number(status) >= 400) assert.equal(response.content['application/json'].schema.$ref, '#/components/schemas/Error', `${method} ${p} ${status}`)
+    }
+  }
+})
+
+function compiler (doc: Schema) {
+  const ajv = new Ajv({ strict: false })
+  addFormats(ajv)
+  for (const [name, schema] of Object.entries<Schema>(doc.components.schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`)
+  return ajv
+}
+
+function exampleOf (doc: Schema, schema: Schema | undefined, media?: Schema): unknown {
+  if (media?.example !== undefined) return media.example
+  if (schema === undefined) return undefined
+  if (schema.example !== undefined) return schema.example
+  if (typeof schema.$ref === 'string') return doc.components.schemas[schema.$ref.split('/').pop()!].example
+  return undefined
+}
+
+test('every request body and success response has an example that validates against its schema', async (t) => {
+  const { doc } = await documentOf(t)
+  const ajv = compiler(doc)
+  let checked = 0
+  for (const { method, path: p, op } of operations(doc)) {
+    const media = op.requestBody?.content?.['application/json']
+    if (media !== undefined) {
+      const example = exampleOf(doc, media.schema, media)
+      assert.notEqual(example, undefined, `${method} ${p}: request body example`)
+      assert.ok(ajv.validate(media.schema, example), `${method} ${p} request example: ${ajv.errorsText()}`)
+      checked++
+    }
+    for (const [status, response] of Object.entries<Schema>(op.responses)) {
+      if (Number(status) >= 300 || response.content === undefined) continue
+      const [type, content] = Object.entries<Schema>(response.content)[0]
+      const example = exampleOf(doc, content.schema, content)
+      assert.notEqual(example, undefined, `${method} ${p} ${status} ${type}: response example`)
+      assert.ok(ajv.validate(content.schema, example), `${method} ${p} ${status} example: ${ajv.errorsText()}`)
+      checked++
+    }
+  }
+  assert.ok(checked >= 14, `${checked}`)
+})
+
+test('the documented example requests work, and their live responses validate against the documented schemas', async (t) => {
+  const { doc, app } = await documentOf(t)
+  const ajv = compiler(doc)
+  // order matters: write a history before reading it, delete it last
+  const order = ['put', 'post', 'get', 'delete']
+  const ops = operations(doc).sort((a, b) => order.indexOf(a.method) - order.indexOf(b.method))
+  for (const { method, path: p, op } of ops) {
+    let url = p
+    const query: string[] = []
+    for (const parameter of op.parameters ?? []) {
+      const example = parameter.example ?? parameter.schema?.example
+      if (parameter.in === 'path') {
+        assert.notEqual(example, undefined, `${method} ${p}: example for ${String(parameter.name)}`)
+        url = url.replace(`{${String(parameter.name)}}`, encodeURIComponent(String(example)))
+      } else if (example !== undefined) query.push(`${String(parameter.name)}=${encodeURIComponent(String(example))}`)
+    }
+    const media = op.requestBody?.content?.['application/json']
+    const res = await app.inject({ method: method.toUpperCase() as 'GET', url: query.length > 0 ? `${url}?${query.join('&')}` : url, ...(media !== undefined && { payload: exampleOf(doc, media.schema, media) as object }) })
+    assert.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`)
+    const documented = op.responses[String(res.statusCode)]
+    assert.ok(documented !== undefined, `${method} ${p}: status ${res.statusCode} is not documented`)
+    const json = documented.content?.['application/json']
+    if (json !== undefined) assert.ok(ajv.validate(json.schema, res.json()), `${method} ${p}: live response does not match: ${ajv.errorsText()}`)
+  }
+})
+
+test('the committed openapi.json is the document the service serves on its default model', async (t) => {
+  const committed = JSON.parse(readFileSync(path.resolve(process.cwd(), 'openapi.json'), 'utf8'))
+  const { doc } = await documentOf(t, { MODEL_DIR: path.join(SHIPPED_MODELS, 'beauty-gflowgr') })
+  const served = JSON.stringify(doc, null, 2).split('\n')
+  const stale = JSON.stringify(committed, null, 2).split('\n').findIndex((line, i) => line !== served[i])
+  assert.equal(stale, -1, `openapi.json is stale from line ${stale + 1} (run npm run openapi): ${served[stale]}`)
+})
