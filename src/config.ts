@@ -2,12 +2,20 @@
 import os from 'node:os'
 import path from 'node:path'
 
+/** Where the history store lives: one Redis server, or a Redis Cluster (seed nodes). */
+export type RedisTarget =
+  | { mode: 'single', url: string }
+  | { mode: 'cluster', nodes: Array<{ host: string, port: number }>, username?: string, password?: string, tls: boolean }
+
 export interface Config {
   host: string
   port: number
   modelDir: string
   logLevel: string
-  redisUrl: string | null
+  redis: RedisTarget | null
+  /** Replicas that must acknowledge an event write (Redis WAIT) before it is answered 200; 0 = do not wait. */
+  redisWaitReplicas: number
+  redisWaitTimeoutMs: number
   historyTtlSeconds: number
   historyMaxEvents: number
   memoryStoreMaxUsers: number
@@ -85,13 +93,43 @@ export function largestValidBody (maxHistoryItems: number, maxIdLength: number):
   return Math.max(history, recommendation) + 1024
 }
 
+function hostPort (text: string, name: string): { host: string, port: number } {
+  const match = /^\[?([^\]\s]+?)\]?:(\d{1,5})$/.exec(text.trim())
+  if (match === null || Number(match[2]) > 65535) throw new ConfigError(`${name}: "${text}" is not host:port`)
+  return { host: match[1], port: Number(match[2]) }
+}
+
+/**
+ * REDIS_URL=redis://… (one server), REDIS_URL=redis+cluster://[user:password@]host:port,host:port (a cluster,
+ * rediss+cluster:// with TLS), or REDIS_CLUSTER_NODES=host:port,host:port (a cluster without credentials).
+ */
+function redisTarget (env: Env): RedisTarget | null {
+  const url = env.REDIS_URL?.trim() ?? ''
+  const nodes = list(env, 'REDIS_CLUSTER_NODES')
+  if (url !== '' && nodes.length > 0) throw new ConfigError('set REDIS_URL or REDIS_CLUSTER_NODES, not both')
+  if (nodes.length > 0) return { mode: 'cluster', nodes: nodes.map(n => hostPort(n, 'REDIS_CLUSTER_NODES')), tls: false }
+  if (url === '') return null
+  const cluster = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?$/.exec(url)
+  if (cluster !== null) {
+    const [, scheme, username, password, hosts] = cluster
+    return {
+      mode: 'cluster',
+      nodes: hosts.split(',').map(h => hostPort(h, 'REDIS_URL')),
+      ...(username !== undefined && username !== '' && { username: decodeURIComponent(username) }),
+      ...(password !== undefined && { password: decodeURIComponent(password) }),
+      tls: scheme === 'rediss'
+    }
+  }
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL must start with redis://, rediss://, redis+cluster:// or rediss+cluster://, got "${url.replace(/\/\/[^@]*@/, '//***@')}"`)
+  return { mode: 'single', url }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export function loadConfig (env: Env = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
-  const redisUrl = env.REDIS_URL?.trim() || null
-  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`)
+  const redis = redisTarget(env)
   const apiKeys = list(env, 'API_KEYS')
   if (apiKeys.some(k => k.length < 16)) throw new ConfigError('API_KEYS: every key must be at least 16 characters long')
   if (apiKeys.some(k => !/^[\x21-\x7e]+$/.test(k))) throw new ConfigError('API_KEYS: keys may only contain printable ASCII characters without spaces')
@@ -111,7 +149,9 @@ export function loadConfig (env: Env = process.env): Config {
     port: integer(env, 'PORT', 8080, 0, 65535),
     modelDir: path.resolve(env.MODEL_DIR ?? 'models/beauty-gflowgr'),
     logLevel,
-    redisUrl,
+    redis,
+    redisWaitReplicas: integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16),
+    redisWaitTimeoutMs: integer(env, 'REDIS_WAIT_TIMEOUT_MS', 200, 1, 60_000),
     historyTtlSeconds: integer(env, 'HISTORY_TTL_SECONDS', 30 * 24 * 3600, 1),
     historyMaxEvents: integer(env, 'HISTORY_MAX_EVENTS', 200, 1, 10_000),
     memoryStoreMaxUsers: integer(env, 'MEMORY_STORE_MAX_USERS', 100_000, 1),

@@ -5,6 +5,7 @@ import { loadConfig, ConfigError } from './config.js'
 import { ModelLoadError } from './errors.js'
 import { MemoryHistoryStore } from './history/memory.js'
 import { RedisHistoryStore } from './history/redis.js'
+import { createRedisClient, describeTarget } from './history/redis-client.js'
 import type { HistoryStore } from './history/store.js'
 import { Lifecycle } from './http/lifecycle.js'
 import { Metrics } from './metrics.js'
@@ -29,14 +30,16 @@ async function main (): Promise<void> {
   }
   const limits = { maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }
   let store: HistoryStore
-  if (config.redisUrl !== null) {
-    const redis = new RedisHistoryStore(config.redisUrl, limits, 'gflowgr:', (error) => logger.warn({ err: { message: error.message } }, 'redis error'))
+  if (config.redis !== null) {
+    const client = createRedisClient(config.redis)
+    client.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis error')) // surfaces as failed commands (503), never a crash
+    const redis = new RedisHistoryStore(client, limits, 'gflowgr:', { waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs })
     await redis.connect().catch((error: Error) => logger.warn({ err: { message: error.message } }, 'redis not reachable at start-up; will keep retrying'))
     store = redis
-    logger.info({ redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'history store: redis')
+    logger.info({ redis: describeTarget(config.redis), waitReplicas: config.redisWaitReplicas }, 'history store: redis')
   } else {
     store = new MemoryHistoryStore(limits, config.memoryStoreMaxUsers)
-    logger.info('history store: in-memory (REDIS_URL is not set; histories are lost on restart and not shared between instances)')
+    logger.info('history store: in-memory (neither REDIS_URL nor REDIS_CLUSTER_NODES is set; histories are lost on restart and not shared between instances)')
   }
   const lifecycle = new Lifecycle()
   const app = await buildApp({ config, recommender, store, metrics, lifecycle }, { loggerInstance: logger })

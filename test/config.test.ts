@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../src/config.js'
 test('defaults are complete and the embedded store is the default', () => {
   const c = loadConfig({})
   assert.equal(c.port, 8080)
-  assert.equal(c.redisUrl, null)
+  assert.equal(c.redis, null)
   assert.equal(c.apiKeys.length, 0)
   assert.ok(c.modelDir.endsWith('models/beauty-gflowgr'))
 })

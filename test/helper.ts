@@ -12,6 +12,8 @@ import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { MemoryHistoryStore } from '../src/history/memory.js'
 import type { HistoryStore } from '../src/history/store.js'
+import { RedisHistoryStore, type Durability } from '../src/history/redis.js'
+import { createRedisClient } from '../src/history/redis-client.js'
 import { Lifecycle } from '../src/http/lifecycle.js'
 import { Metrics } from '../src/metrics.js'
 import { Recommender, poolOptions } from '../src/model/recommender.js'
@@ -57,13 +59,13 @@ export class RedisServer {
   private process: ChildProcess | null = null
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'redis-test-'))
   /** aof: append-only file with fsync on every write, so that a SIGKILL loses no acknowledged write. */
-  constructor (readonly port: number, private readonly options: { aof?: boolean } = {}) {}
+  constructor (readonly port: number, private readonly options: { aof?: boolean, args?: string[] } = {}) {}
 
   get url (): string { return `redis://127.0.0.1:${this.port}` }
 
   async start (): Promise<void> {
     const persistence = this.options.aof === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir],
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', this.dir, ...(this.options.args ?? [])],
       { stdio: ['ignore', 'pipe', 'pipe'] })
     this.process = child
     await new Promise<void>((resolve, reject) => {
@@ -79,6 +81,8 @@ export class RedisServer {
 
   signal (signal: NodeJS.Signals): void { this.process?.kill(signal) }
 
+  get running (): boolean { return this.process !== null && this.process.exitCode === null && this.process.signalCode === null }
+
   async stop (): Promise<void> {
     const child = this.process
     if (child === null || child.exitCode !== null || child.signalCode !== null) return
@@ -86,6 +90,64 @@ export class RedisServer {
     await new Promise<void>(resolve => { child.once('exit', () => resolve()); child.kill('SIGKILL') })
     this.process = null
   }
+}
+
+/** redis-cli against a server of the tests' own. */
+export async function redisCli (args: string[]): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn('redis-cli', args)
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
+    child.once('error', reject)
+    child.once('exit', code => code === 0 ? resolve(out) : reject(new Error(`redis-cli ${args.join(' ')}: exit ${String(code)}: ${out}`)))
+  })
+}
+
+/**
+ * A real Redis Cluster of six redis-server processes on free loopback ports (three masters, three replicas),
+ * created with redis-cli --cluster create. Node timeout 1 s, so that a failover takes a second or two.
+ */
+export class RedisCluster {
+  nodes: RedisServer[] = []
+
+  async start (aof = false): Promise<void> {
+    for (let i = 0; i < 6; i++) {
+      const port = await freePort()
+      this.nodes.push(new RedisServer(port, { aof, args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000'] }))
+    }
+    await Promise.all(this.nodes.map(async n => await n.start()))
+    await redisCli(['--cluster', 'create', ...this.nodes.map(n => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'])
+    await this.waitHealthy()
+  }
+
+  /** Resolves when every live node says cluster_state:ok and sees three masters with a replica each. */
+  async waitHealthy (timeoutMs = 20_000): Promise<void> {
+    const started = Date.now()
+    while (Date.now() - started < timeoutMs) {
+      const states = await Promise.all(this.nodes.filter(n => n.running).map(async n => await redisCli(['-p', String(n.port), 'cluster', 'info']).catch(() => '')))
+      if (states.every(s => s.includes('cluster_state:ok'))) return
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+    throw new Error('the cluster did not become healthy')
+  }
+
+  get seeds (): string { return this.nodes.map(n => `127.0.0.1:${n.port}`).join(',') }
+
+  /** The master that serves a key now. */
+  async masterOf (key: string): Promise<RedisServer> {
+    const live = this.nodes.find(n => n.running)!
+    const slot = Number((await redisCli(['-p', String(live.port), 'cluster', 'keyslot', key])).trim())
+    for (const line of (await redisCli(['-p', String(live.port), 'cluster', 'nodes'])).trim().split('\n')) {
+      const [, address, flags, , , , , state, ...ranges] = line.split(' ')
+      if (!flags.includes('master') || flags.includes('fail') || state !== 'connected') continue
+      const covers = ranges.some(r => { const [a, b] = r.split('-').map(Number); return slot >= a && slot <= (b ?? a) })
+      if (covers) return this.nodes.find(n => address.startsWith(`127.0.0.1:${n.port}@`))!
+    }
+    throw new Error(`no master serves slot ${slot}`)
+  }
+
+  async stop (): Promise<void> { await Promise.all(this.nodes.map(async n => await n.stop())) }
 }
 
 /** The app of build(), listening on a free loopback port (for what inject cannot show: raw paths, sockets). */
@@ -144,4 +206,12 @@ export async function startServer (env: Record<string, string> = {}, t?: TestCon
     await new Promise(resolve => setTimeout(resolve, 100))
   }
   throw new Error(`server did not become ready:\n${server.logs}`)
+}
+
+/** A Redis history store on a server of the tests' own (RedisServer), connected. */
+export async function connectRedisStore (url: string, limits = { maxEvents: 50, ttlSeconds: 3600 }, prefix = 'gflowgr:', durability?: Durability): Promise<RedisHistoryStore> {
+  const store = new RedisHistoryStore(createRedisClient(url.includes('+cluster') ? { mode: 'cluster', nodes: url.split('//')[1].split(',').map(h => ({ host: h.split(':')[0], port: Number(h.split(':')[1]) })), tls: false } : { mode: 'single', url }), limits, prefix, durability)
+  store.client.on('error', () => {})
+  await store.connect()
+  return store
 }

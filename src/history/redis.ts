@@ -1,13 +1,24 @@
-// Redis store: per user a capped list of JSON events and a sorted set of recent event ids, updated
-// atomically by one Lua script, both expiring after the TTL. Commands fail fast when Redis is away
-// (no offline queue, short timeouts), so callers answer 503 instead of hanging.
-import { Redis } from 'ioredis'
+// Redis store (one server or a Redis Cluster): per user a capped list of JSON events and a sorted set of
+// recent event ids, updated atomically by one Lua script, both expiring after the TTL.
+//
+// Cluster rules: the two keys of a user share a hash tag ({<user>}), so every script and transaction touches
+// one slot. The user id inside the tag is escaped so that it never contains a brace (a "}" in an id would
+// otherwise end the tag early, or leave it empty, and split a user's keys over two slots).
+//
+// Durability: Redis replicates asynchronously, so a write acknowledged by a master that dies before its
+// replica has it is lost on failover. With waitReplicas > 0 every write is followed by WAIT on the same
+// connection; a write that fewer replicas acknowledged in time is answered as failed (503, outcome
+// unknown: the client retries with the same eventIds, which the store deduplicates).
+import { Cluster, type Redis } from 'ioredis'
 import { EVENT_IDS_PER_USER, type AppendResult, type HistoryEvent, type HistoryStore, type StoreLimits } from './store.js'
+import type { RedisClient } from './redis-client.js'
 
-// KEYS: events list, event-id zset. ARGV: maxEvents, ttl, idsToKeep, then pairs (eventId or '', json)
-const APPEND = `
+// KEYS: events list, event-id zset. ARGV: maxEvents, ttl, idsToKeep, replace (1: forget the user first),
+// then pairs (eventId or '', json). Returns {accepted, length}.
+const WRITE = `
+if ARGV[4] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
 local accepted = 0
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local id = ARGV[i]
   local fresh = 1
   if id ~= '' then
@@ -31,28 +42,31 @@ if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]
 return {accepted, length}
 `
 
+/** The user id as it appears inside a hash tag: no braces, reversible. */
+export function hashTag (userId: string): string {
+  return userId.replaceAll('%', '%25').replaceAll('{', '%7B').replaceAll('}', '%7D')
+}
+
+export interface Durability { waitReplicas: number, waitTimeoutMs: number }
+
+type Step = [Error | null, unknown]
+interface Scripted { writeHistory: (...args: Array<string | number>) => unknown }
+
 export class RedisHistoryStore implements HistoryStore {
   readonly kind = 'redis'
-  readonly client: Redis
 
-  constructor (url: string, private readonly limits: StoreLimits, private readonly prefix = 'gflowgr:',
-    onError: (error: Error) => void = () => {}) {
-    this.client = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      commandTimeout: 1000,
-      retryStrategy: (times) => Math.min(times * 200, 2000) // keep reconnecting; commands fail fast meanwhile
-    })
-    this.client.on('error', onError) // connection errors surface as failed commands (503), not as crashes
-    this.client.defineCommand('appendHistory', { numberOfKeys: 2, lua: APPEND })
+  constructor (readonly client: RedisClient, private readonly limits: StoreLimits, private readonly prefix = 'gflowgr:',
+    private readonly durability: Durability = { waitReplicas: 0, waitTimeoutMs: 0 }) {
+    client.defineCommand('writeHistory', { numberOfKeys: 2, lua: WRITE })
   }
+
+  get cluster (): boolean { return this.client instanceof Cluster }
 
   async connect (): Promise<void> { await this.client.connect() }
 
-  private keys (userId: string): [string, string] {
-    return [`${this.prefix}history:{${userId}}`, `${this.prefix}event-ids:{${userId}}`]
+  keys (userId: string): [string, string] {
+    const tag = `{${hashTag(userId)}}`
+    return [`${this.prefix}history:${tag}`, `${this.prefix}event-ids:${tag}`]
   }
 
   async get (userId: string): Promise<HistoryEvent[]> {
@@ -60,24 +74,32 @@ export class RedisHistoryStore implements HistoryStore {
     return raw.map(s => JSON.parse(s) as HistoryEvent)
   }
 
+  /**
+   * One atomic script on the user's slot, followed by WAIT when replicas must acknowledge it. One pipeline:
+   * on a cluster it goes to the user's master, and WAIT covers the write made on that connection.
+   */
+  private async write (userId: string, events: HistoryEvent[], replace: boolean): Promise<[number, number]> {
+    const pipeline = this.client.pipeline() as unknown as Scripted & ReturnType<Redis['pipeline']>
+    pipeline.writeHistory(...this.keys(userId), this.limits.maxEvents, this.limits.ttlSeconds, EVENT_IDS_PER_USER, replace ? 1 : 0,
+      ...events.flatMap(e => [e.eventId ?? '', JSON.stringify(e)]))
+    const { waitReplicas, waitTimeoutMs } = this.durability
+    if (waitReplicas > 0) pipeline.call('WAIT', waitReplicas, waitTimeoutMs)
+    const results = await pipeline.exec() as Step[] | null
+    if (results === null) throw new Error('redis pipeline aborted')
+    for (const [error] of results) if (error !== null) throw error
+    if (waitReplicas > 0 && Number(results[1][1]) < waitReplicas) {
+      throw new Error(`written, but ${Number(results[1][1])} of ${waitReplicas} replicas acknowledged it within ${waitTimeoutMs} ms`)
+    }
+    return results[0][1] as [number, number]
+  }
+
   async append (userId: string, events: HistoryEvent[]): Promise<AppendResult> {
-    const args = events.flatMap(e => [e.eventId ?? '', JSON.stringify(e)])
-    const [accepted, length] = await (this.client as unknown as { appendHistory: (...a: Array<string | number>) => Promise<[number, number]> })
-      .appendHistory(...this.keys(userId), this.limits.maxEvents, this.limits.ttlSeconds, EVENT_IDS_PER_USER, ...args)
+    const [accepted, length] = await this.write(userId, events, false)
     return { accepted, duplicates: events.length - accepted, length }
   }
 
   async replace (userId: string, events: HistoryEvent[]): Promise<number> {
-    const keys = this.keys(userId)
-    const tx = this.client.multi().del(...keys)
-    const results = events.length > 0
-      ? await (tx as unknown as { appendHistory: (...a: Array<string | number>) => typeof tx })
-        .appendHistory(...keys, this.limits.maxEvents, this.limits.ttlSeconds, EVENT_IDS_PER_USER,
-          ...events.flatMap(e => [e.eventId ?? '', JSON.stringify(e)])).exec()
-      : await tx.exec()
-    if (results === null) throw new Error('redis transaction aborted')
-    for (const [error] of results) if (error !== null) throw error
-    return events.length > 0 ? (results[1][1] as [number, number])[1] : 0
+    return (await this.write(userId, events, true))[1]
   }
 
   async delete (userId: string): Promise<boolean> {

@@ -1,31 +1,31 @@
-// One contract, two stores: every test in the loop runs against the in-memory default and Redis (a real
-// redis-server on a free port) and must pass identically.
+// One contract, every store: each test in the loop runs against the in-memory default, Redis (a real
+// redis-server on a free port) and Redis Cluster (six real nodes) and must pass identically.
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MemoryHistoryStore } from '../../src/history/memory.js'
-import { RedisHistoryStore } from '../../src/history/redis.js'
 import type { HistoryEvent, HistoryStore } from '../../src/history/store.js'
-import { RedisServer, freePort } from '../helper.js'
+import { RedisCluster, RedisServer, freePort, connectRedisStore } from '../helper.js'
+import type { RedisHistoryStore } from '../../src/history/redis.js'
 
 const event = (itemId: string, eventId?: string): HistoryEvent => ({ itemId, type: 'view', timestamp: '2026-01-01T00:00:00.000Z', ...(eventId !== undefined && { eventId }) })
 
 let redis: RedisServer
+const cluster = new RedisCluster()
 before(async () => {
   redis = new RedisServer(await freePort())
-  await redis.start()
+  await Promise.all([redis.start(), cluster.start()])
 })
-after(async () => { await redis.stop() })
+after(async () => { await Promise.all([redis.stop(), cluster.stop()]) })
 
 async function redisStore (limits = { maxEvents: 3, ttlSeconds: 60 }, prefix = `t${Math.random().toString(36).slice(2)}:`): Promise<RedisHistoryStore> {
-  const store = new RedisHistoryStore(redis.url, limits, prefix)
-  await store.connect()
-  return store
+  return await connectRedisStore(redis.url, limits, prefix)
 }
 
 const stores: Array<[string, () => Promise<HistoryStore>]> = [
   ['memory', async () => new MemoryHistoryStore({ maxEvents: 3, ttlSeconds: 60 }, 100)],
-  ['redis', redisStore]
+  ['redis', redisStore],
+  ['redis-cluster', async () => await connectRedisStore(`redis+cluster://${cluster.seeds}`, { maxEvents: 3, ttlSeconds: 60 }, `t${Math.random().toString(36).slice(2)}:`)]
 ]
 
 for (const [name, make] of stores) {
@@ -68,6 +68,17 @@ for (const [name, make] of stores) {
     assert.deepEqual(await store.get('u'), [])
     assert.equal(await store.delete('u'), false)
     assert.equal((await store.append('u', [event('a', 'e1')])).accepted, 1, 'its event ids are forgotten too')
+    await store.close()
+  })
+
+  test(`${name}: user ids with braces keep each user's keys together (one hash slot on a cluster)`, async () => {
+    const store = await make()
+    const users = ['}x', '{a}', 'a}b{c', '{}', '}{', '%7B', 'plain']
+    for (const [i, user] of users.entries()) {
+      assert.deepEqual(await store.append(user, [event(`item-${i}`, 'e1'), event(`item-${i}`, 'e1')]), { accepted: 1, duplicates: 1, length: 1 }, user)
+      assert.equal(await store.replace(user, [event(`item-${i}`, 'e2'), event('z', 'e2')]), 1, user)
+    }
+    for (const [i, user] of users.entries()) assert.deepEqual((await store.get(user)).map(e => e.itemId), [`item-${i}`], user)
     await store.close()
   })
 

@@ -5,8 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RedisHistoryStore } from '../../src/history/redis.js'
-import { RedisServer, build, freePort } from '../helper.js'
+import { RedisServer, build, freePort, connectRedisStore } from '../helper.js'
 
 const USERS = 16
 const COMMAND_TIMEOUT_MS = 1000
@@ -15,8 +14,7 @@ async function faultUnderLoad (t: import('node:test').TestContext, fault: (redis
   const redis = new RedisServer(await freePort(), { aof: true })
   await redis.start()
   t.after(async () => { await redis.stop() })
-  const store = new RedisHistoryStore(redis.url, { maxEvents: 10_000, ttlSeconds: 3600 })
-  await store.connect()
+  const store = await connectRedisStore(redis.url, { maxEvents: 10_000, ttlSeconds: 3600 })
   t.after(async () => { await store.close() })
   const { app } = await build(t, {}, store)
 

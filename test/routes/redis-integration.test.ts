@@ -2,15 +2,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RedisHistoryStore } from '../../src/history/redis.js'
-import { RedisServer, build, freePort } from '../helper.js'
+import { RedisServer, build, freePort, connectRedisStore } from '../helper.js'
 
 test('Redis down: own-history requests succeed, stored-history requests and writes get a fast 503 with Retry-After, the instance stays ready, then recovery', async (t) => {
   const redis = new RedisServer(await freePort())
   await redis.start()
   t.after(async () => { await redis.stop() })
-  const store = new RedisHistoryStore(redis.url, { maxEvents: 50, ttlSeconds: 3600 })
-  await store.connect()
+  const store = await connectRedisStore(redis.url)
   t.after(async () => { await store.close() })
   const { app } = await build(t, {}, store)
 
