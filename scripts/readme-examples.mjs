@@ -1,7 +1,8 @@
 // README examples come from the real service, so that they cannot drift: every block of README.md
 // marked <!-- example: METHOD PATH BODY --> is followed by a ```json block with the service's answer to
-// that request on the shipped default model (random ids replaced, long item lists cut to two items).
-// `npm run readme-examples` rewrites the blocks; test/readme.test.ts fails while one is stale.
+// that request on the shipped default model (random ids replaced, long item lists cut to two items), and
+// the error table between <!-- errors --> markers lists src/errors.ts's codes.
+// `npm run readme-examples` rewrites them; test/readme.test.ts fails while one is stale.
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -34,6 +35,14 @@ export async function examples (app, readme) {
   return out
 }
 
+const ERRORS = /(<!-- errors: [^\n]*-->\n)[\s\S]*?(\n<!-- \/errors -->)/
+
+/** The README with its error table made from the error catalogue ({ code: { status, when } }). */
+export function withErrorTable (readme, codes) {
+  const rows = Object.entries(codes).map(([code, { status, when }]) => `| ${status} | \`${code}\` | ${when} |`)
+  return readme.replace(ERRORS, (_, open, close) => `${open}| status | code | when |\n|---|---|---|\n${rows.join('\n')}${close}`)
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { buildApp } = await import(path.join(root, 'dist', 'src', 'app.js'))
   const { loadConfig } = await import(path.join(root, 'dist', 'src', 'config.js'))
@@ -44,7 +53,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const recommender = await Recommender.load(config.modelDir, poolOptions(config))
   const app = await buildApp({ config, recommender, store: new MemoryHistoryStore({ maxEvents: 200, ttlSeconds: 3600 }, 10), metrics: new Metrics() }, { logger: false })
   const file = path.join(root, 'README.md')
-  let readme = readFileSync(file, 'utf8')
+  const { ERROR_CODES } = await import(path.join(root, 'dist', 'src', 'errors.js'))
+  let readme = withErrorTable(readFileSync(file, 'utf8'), ERROR_CODES)
   for (const { block, expected } of await examples(app, readme)) readme = readme.replace(block, expected)
   writeFileSync(file, readme)
   await app.close()

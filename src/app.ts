@@ -5,7 +5,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { authPlugin } from './http/auth.js'
-import { clientErrorHandler, errorPlugin, frameworkErrors, SampledLog } from './http/errors.js'
+import secureJson from 'secure-json-parse'
+import { AppError, errors } from './errors.js'
+import { clientErrorHandler, errorPlugin, expectationFailed, frameworkErrors, SampledLog } from './http/errors.js'
 import { Lifecycle, lifecyclePlugin } from './http/lifecycle.js'
 import { requestId, securityPlugin } from './http/security.js'
 import { validatorCompiler } from './http/validation.js'
@@ -33,12 +35,32 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     requestTimeout: config.requestTimeoutMs,
     http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.max(250, config.requestTimeoutMs / 4)) },
     routerOptions: { maxParamLength: config.maxIdLength * ENCODED_CHARS_PER_CHAR },
-    frameworkErrors: frameworkErrors(metrics),
+    frameworkErrors: frameworkErrors(metrics, config.corsOrigins),
     clientErrorHandler: clientErrorHandler(metrics),
     ...options
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  app.removeContentTypeParser(['text/plain']) // bodies are JSON only: anything else is 415
+  app.server.on('checkExpectation', expectationFailed(metrics))
+  // bodies are JSON only (anything else is 415) and uncompressed; routes without a body accept an empty one
+  // whatever its content type (clients that always send content-type: application/json)
+  app.removeContentTypeParser(['text/plain', 'application/json'])
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(request.routeOptions.schema?.body === undefined ? null : errors.badRequest('the body is empty; send a JSON object'), undefined)
+      return
+    }
+    try {
+      done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }))
+    } catch (error) {
+      const poisoned = /forbidden prototype property/.test((error as Error).message)
+      done(errors.badRequest(poisoned ? 'the body has a __proto__ or constructor.prototype key' : `the body is not valid JSON: ${(error as Error).message}`), undefined)
+    }
+  })
+  app.addHook('preParsing', async (request) => {
+    const encoding = request.headers['content-encoding']
+    const body = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0
+    if (body && encoding !== undefined && encoding !== 'identity') throw new AppError('unsupported_media_type', 'send the body uncompressed (no Content-Encoding)')
+  })
   const catalogue = deps.recommender.catalogue
   const schemas = apiSchemas(config, deps.recommender.manifest, {
     history: catalogue.items.slice(0, 3).map(i => i.itemId),
@@ -54,7 +76,8 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
     allowedHeaders: ['content-type', 'x-api-key', 'authorization', 'x-request-id'],
     exposedHeaders: ['x-request-id', 'retry-after'],
-    maxAge: 600
+    maxAge: 600,
+    strictPreflight: false // an OPTIONS without Origin is not a preflight: answered 204 without CORS headers, not a text/plain 400
   })
   await app.register(authPlugin, { config })
 
@@ -68,6 +91,8 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
         description: `Generative recommendations from a GFlowGR policy (model ${deps.recommender.manifest.name} ${deps.recommender.manifest.version}). ` +
           'Every response with status >= 400 has the body { code, message, requestId, details? } (schema Error).'
       },
+      // relative to where the document is served (/docs/json, /openapi.json): "Try it out" then works behind a path prefix
+      servers: [{ url: '..', description: 'This service' }],
       tags: [
         { name: 'recommendations', description: 'Top-k items from the policy' },
         { name: 'users', description: 'Stored interaction histories' },
@@ -80,6 +105,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
         : {},
       security: keys ? [{ apiKey: [] }, { bearer: [] }] : []
     },
+    stripBasePath: false, // the server URL is relative; the routes' paths are complete
     // component schemas are named by their $id (Error, Recommendation, ...), not def-0, def-1
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
@@ -92,6 +118,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
         onRequest: async (request, reply) => {
           const [path, query] = request.url.split('?')
           if (path === '/docs') return await reply.redirect(`docs/${query === undefined ? '' : `?${query}`}`)
+          if (path === '/docs/static/index.html') return await reply.redirect('../')
         }
       }
     })

@@ -51,6 +51,9 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/** Timers are bounded well below setTimeout's 2^31 - 1 ms (a longer timer fires at once): ten minutes. */
+const MAX_TIMER_MS = 600_000
+
 function integer (env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
@@ -82,15 +85,17 @@ function trustProxy (env: Env): boolean | number | string[] {
 }
 
 /**
- * The largest body the request bounds allow, with ASCII ids: a PUT of a full history (every event with an
- * itemId and an eventId of maxIdLength characters, a type and a timestamp), or a recommendation request
- * with a full history and a full exclude list. The body limit must hold it, or valid requests get 413.
+ * The largest body the request bounds allow: a PUT of a full history (every event with an itemId and an
+ * eventId of maxIdLength characters, a type and a timestamp), or a recommendation request with a full history
+ * and a full exclude list, with ids in any script (4 bytes per character in UTF-8) and a quarter more for
+ * formatting. The body limit must hold it, or valid requests get 413.
  */
 export function largestValidBody (maxHistoryItems: number, maxIdLength: number): number {
-  const event = 2 * maxIdLength + 32 + 35 + 60 // ids, type, ISO timestamp, keys and punctuation
+  const id = 4 * maxIdLength + 16 // UTF-8, quotes, comma, key
+  const event = 2 * id + 4 * 32 + 40 + 64 // ids, type, timestamp, braces and keys
   const history = maxHistoryItems * event
-  const recommendation = 2 * maxHistoryItems * (maxIdLength + 3) + 20 * 203 + 512
-  return Math.max(history, recommendation) + 1024
+  const recommendation = 2 * maxHistoryItems * id + 20 * (4 * 200 + 4) + 512
+  return Math.ceil(1.25 * Math.max(history, recommendation)) + 1024
 }
 
 function hostPort (text: string, name: string): { host: string, port: number } {
@@ -141,8 +146,8 @@ export function loadConfig (env: Env = process.env): Config {
     throw new ConfigError(`BODY_LIMIT_BYTES (${bodyLimitBytes}) is smaller than the largest request that MAX_HISTORY_ITEMS (${maxHistoryItems}) ` +
       `and MAX_ID_LENGTH (${maxIdLength}) allow (${needed} bytes): raise it or lower those bounds`)
   }
-  const inferenceTimeoutMs = integer(env, 'INFERENCE_TIMEOUT_MS', 5000, 10)
-  const maxQueueWaitMs = integer(env, 'MAX_QUEUE_WAIT_MS', Math.min(1000, inferenceTimeoutMs), 1)
+  const inferenceTimeoutMs = integer(env, 'INFERENCE_TIMEOUT_MS', 5000, 10, MAX_TIMER_MS)
+  const maxQueueWaitMs = integer(env, 'MAX_QUEUE_WAIT_MS', Math.min(1000, inferenceTimeoutMs), 1, MAX_TIMER_MS)
   if (maxQueueWaitMs > inferenceTimeoutMs) throw new ConfigError(`MAX_QUEUE_WAIT_MS (${maxQueueWaitMs}) must not exceed INFERENCE_TIMEOUT_MS (${inferenceTimeoutMs})`)
   return {
     host: env.HOST ?? '0.0.0.0',
@@ -152,7 +157,7 @@ export function loadConfig (env: Env = process.env): Config {
     redis,
     redisWaitReplicas: integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16),
     redisWaitTimeoutMs: integer(env, 'REDIS_WAIT_TIMEOUT_MS', 200, 1, 60_000),
-    historyTtlSeconds: integer(env, 'HISTORY_TTL_SECONDS', 30 * 24 * 3600, 1),
+    historyTtlSeconds: integer(env, 'HISTORY_TTL_SECONDS', 30 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     historyMaxEvents: integer(env, 'HISTORY_MAX_EVENTS', 200, 1, 10_000),
     memoryStoreMaxUsers: integer(env, 'MEMORY_STORE_MAX_USERS', 100_000, 1),
     workers: integer(env, 'WORKERS', Math.max(1, Math.min(2, os.availableParallelism())), 1, 64),
@@ -166,15 +171,15 @@ export function loadConfig (env: Env = process.env): Config {
     maxHistoryItems,
     maxIdLength,
     bodyLimitBytes,
-    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
     apiKeys,
     protectDocs: boolean(env, 'PROTECT_DOCS', false),
     protectMetrics: boolean(env, 'PROTECT_METRICS', false),
     rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 0, 0),
-    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000),
+    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     authFailuresMax: integer(env, 'AUTH_FAILURES_MAX', 20, 1),
     trustProxy: trustProxy(env),
     corsOrigins: list(env, 'CORS_ORIGINS'),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0)
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, MAX_TIMER_MS)
   }
 }

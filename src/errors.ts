@@ -12,7 +12,8 @@ export const ERROR_CODES = {
   request_timeout: { status: 408, when: 'the client did not send the whole request within `REQUEST_TIMEOUT_MS`' },
   payload_too_large: { status: 413, when: 'the body is over `BODY_LIMIT_BYTES`' },
   uri_too_long: { status: 414, when: 'a path parameter is longer than the router accepts' },
-  unsupported_media_type: { status: 415, when: 'a body that is not `application/json`' },
+  unsupported_media_type: { status: 415, when: 'a body that is not `application/json`, or compressed (`Content-Encoding`)' },
+  expectation_failed: { status: 417, when: 'an `Expect` header other than `100-continue`' },
   rate_limited: { status: 429, when: 'over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets' },
   headers_too_large: { status: 431, when: 'the request line and headers are over 16 KiB' },
   internal_error: { status: 500, when: 'a bug; never with internals in the body, logged with the request id' },
@@ -21,7 +22,7 @@ export const ERROR_CODES = {
   inference_timeout: { status: 503, when: 'inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`' },
   history_store_unavailable: {
     status: 503,
-    when: 'Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`)'
+    when: 'Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`)'
   },
   shutting_down: { status: 503, when: 'the instance is draining after SIGTERM; with `Retry-After`, retry on another instance' },
   not_ready: { status: 503, when: '`/readyz` only: no inference worker is up, or the instance is draining; `details.checks` says which', readinessOnly: true }

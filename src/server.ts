@@ -49,7 +49,7 @@ async function main (): Promise<void> {
   // SIGTERM: stop accepting, answer what reached a handler, then close every connection (idle ones and
   // clients still sending a body) instead of waiting on them; exit 0. Exit 1 only if draining is stuck.
   const shutdown = async (signal: string): Promise<void> => {
-    if (lifecycle.draining) return
+    if (lifecycle.draining) { logger.info({ signal }, 'already draining'); return }
     lifecycle.draining = true
     logger.info({ signal, inFlight: lifecycle.inFlight }, 'shutting down: draining in-flight requests')
     const force = setTimeout(() => { logger.error('shutdown timed out'); process.exit(1) }, config.shutdownTimeoutMs + 1000)
@@ -63,8 +63,9 @@ async function main (): Promise<void> {
     logger.info({ drained }, 'stopped')
     process.exit(0)
   }
-  process.once('SIGTERM', () => { void shutdown('SIGTERM') })
-  process.once('SIGINT', () => { void shutdown('SIGINT') })
+  // every signal is handled (a second SIGTERM during the drain must not kill the process)
+  process.on('SIGTERM', () => { void shutdown('SIGTERM') })
+  process.on('SIGINT', () => { void shutdown('SIGINT') })
 }
 
 await main()

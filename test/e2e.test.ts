@@ -82,6 +82,14 @@ test('Swagger UI renders every operation in a real browser, directly and behind 
       assert.deepEqual(failed, [], url)
       assert.ok(loaded.filter(l => /\/static\//.test(l)).length >= 5, `${url}: ${loaded.join('\n')}`)
       assert.match(await page.title(), /Swagger UI/)
+      // "Try it out" sends the request to this service, also behind the prefix
+      await page.click('#operations-model-get_v1_model .opblock-summary')
+      await page.click('#operations-model-get_v1_model .try-out__btn')
+      await page.click('#operations-model-get_v1_model .execute')
+      const status = await page.waitForSelector('#operations-model-get_v1_model .live-responses-table tbody .response-col_status', { timeout: 10_000 })
+      assert.equal((await status.textContent())?.trim(), '200', url)
+      const requestUrl = await page.$eval('#operations-model-get_v1_model .request-url pre', n => n.textContent)
+      assert.equal(requestUrl, `${url.replace(/\/docs\/?$/, '')}/v1/model`)
       await page.close()
     }
   } finally {

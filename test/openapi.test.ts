@@ -30,6 +30,8 @@ test('the document is valid OpenAPI 3.0.3, with or without API keys', async (t) 
     const result = await new Validator().validate(doc)
     assert.equal(result.valid, true, JSON.stringify(result.errors, null, 1)?.slice(0, 2000))
     assert.equal(doc.openapi, '3.0.3')
+    // the probes are public whatever the keys: they must not be documented as secured
+    for (const route of ['/healthz', '/readyz', '/metrics']) assert.deepEqual(doc.paths[route].get.security, [], route)
   }
 })
 

@@ -9,20 +9,23 @@ import { SHIPPED_MODELS, startServer } from './helper.js'
 const BEAUTY = path.join(SHIPPED_MODELS, 'beauty-gflowgr')
 
 test('SIGTERM answers the requests in flight, closes a slow client instead of waiting for it, and exits 0', async (t) => {
-  const server = await startServer({ SHUTDOWN_TIMEOUT_MS: '10000', REQUEST_TIMEOUT_MS: '60000' }, t)
+  const server = await startServer({ MODEL_DIR: BEAUTY, WORKERS: '1', SHUTDOWN_TIMEOUT_MS: '10000', REQUEST_TIMEOUT_MS: '60000' }, t)
+  const history = readFileSync(path.join(BEAUTY, 'items.jsonl'), 'utf8').split('\n').slice(0, 3).map(l => JSON.parse(l).itemId as string)
   // a client that sends half a body and then nothing
   const slow = net.connect(server.port, '127.0.0.1')
   await new Promise(resolve => slow.once('connect', resolve))
   slow.write('POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"history": [')
   const slowClosed = new Promise(resolve => { slow.once('close', resolve); slow.on('error', () => {}) })
   await new Promise(resolve => setTimeout(resolve, 100))
-  // requests in flight when the signal arrives
+  // requests in flight when the signal arrives: heavy searches on the Beauty model, queued behind each other
   const inFlight = Array.from({ length: 8 }, async () => await fetch(`${server.base}/v1/recommendations`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: ['1', '2'], k: 100, beamWidth: 64 })
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 64 })
   }).then(async r => ({ status: r.status, body: await r.json() }), (e: Error) => ({ status: 0, body: e.message })))
-  await new Promise(resolve => setTimeout(resolve, 20))
+  await new Promise(resolve => setTimeout(resolve, 150))
   const started = Date.now()
   server.child.kill('SIGTERM')
+  await new Promise(resolve => setTimeout(resolve, 20))
+  server.child.kill('SIGTERM') // an impatient orchestrator: a second signal must not kill the drain
   const code = await server.exited
   const elapsed = Date.now() - started
   assert.equal(code, 0, server.logs.slice(-2000))

@@ -7,7 +7,7 @@
 // (503, 429) at warn, at most one line per code and second with a count of the lines left out, without
 // a stack; everything else only in the access log. Every error response is counted in http_errors_total.
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -25,6 +25,7 @@ export function toHttpError (error: FastifyError | AppError | Error, bodyLimit =
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new AppError('unsupported_media_type', 'send the body as application/json')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return errors.badRequest('the body is empty; send a JSON object')
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return errors.badRequest('the body is not valid JSON')
+    case 'FST_ERR_CTP_INVALID_CONTENT_ENCODING': return new AppError('unsupported_media_type', 'send the body uncompressed (no Content-Encoding)')
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return errors.badRequest('the Content-Length header does not match the body')
     case 'FST_ERR_BAD_URL': return errors.badRequest('the URL is malformed (a bad percent-encoding?)')
     case 'FST_ERR_MAX_PARAM_LENGTH': return new AppError('uri_too_long', 'a path parameter is too long')
@@ -90,12 +91,30 @@ export const errorPlugin = fp(async function errorPlugin (app: FastifyInstance, 
   })
 }, { name: 'errors' })
 
-/** Fastify's frameworkErrors option: router errors (bad URL, parameter too long) in the common shape. */
-export function frameworkErrors (metrics: Metrics) {
+/**
+ * Fastify's frameworkErrors option: router errors (bad URL, parameter too long) in the common shape. They
+ * skip the hooks, so the headers the hooks would set are set here (security headers, and CORS for an
+ * allowed origin, so that a browser can read the error).
+ */
+export function frameworkErrors (metrics: Metrics, corsOrigins: string[]) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const http = toHttpError(error)
     metrics.httpErrors.inc({ code: http.code })
-    void reply.code(http.statusCode).header('x-request-id', request.id).send(errorBody(http, String(request.id)))
+    const origin = request.headers.origin
+    if (typeof origin === 'string' && corsOrigins.includes(origin)) void reply.header('access-control-allow-origin', origin).header('vary', 'Origin')
+    void reply.code(http.statusCode).headers({ 'x-request-id': request.id, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' })
+      .send(errorBody(http, String(request.id)))
+  }
+}
+
+/** Node answers an Expect header it does not know with an empty 417 of its own: answer it in the common shape. */
+export function expectationFailed (metrics: Metrics) {
+  return (_request: IncomingMessage, response: ServerResponse): void => {
+    const error = new AppError('expectation_failed', 'only Expect: 100-continue is supported')
+    metrics.httpErrors.inc({ code: error.code })
+    const requestId = randomUUID()
+    response.writeHead(error.statusCode, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', connection: 'close' })
+    response.end(JSON.stringify(errorBody(error, requestId)))
   }
 }
 

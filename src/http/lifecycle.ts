@@ -32,6 +32,10 @@ export const lifecyclePlugin = fp(async function lifecyclePlugin (app: FastifyIn
   app.addHook('onRequest', async () => {
     if (lifecycle.draining) throw errors.shuttingDown()
   })
+  // answers sent while draining close their connection, so that clients reconnect to another instance
+  app.addHook('onSend', async (_request, reply) => {
+    if (lifecycle.draining) void reply.header('connection', 'close')
+  })
   app.addHook('preValidation', async (request) => {
     lifecycle.inFlight++
     ;(request as unknown as Record<symbol, boolean>)[counted] = true

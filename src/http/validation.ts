@@ -1,6 +1,6 @@
 // Request validation (Ajv, JSON Schema from the routes' TypeBox schemas), strict about types:
 // - JSON bodies are validated as sent: no coercion, so "k": true or "excludeSeen": null is a 400, never a
-//   silent reinterpretation. null is not accepted for an optional field: omit the field for its default.
+//   silent reinterpretation. null is never accepted: omit an optional field for its default.
 // - Query strings and path parameters arrive as text; only plain decimal integers ("12", not "1e1",
 //   "Infinity" or "0x10"), and true/false are turned into numbers and booleans, and a repeated parameter
 //   (categories=a&categories=b) is an array. Everything else is left as text for the schema to refuse.
@@ -87,15 +87,15 @@ function nonFinite (data: unknown): string | undefined {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
 
-function words (error: ErrorObject, value: unknown): string {
+function words (error: ErrorObject, value: unknown, fromUrl: boolean): string {
   const p = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'required': return 'is required'
     case 'additionalProperties': return 'is not a known field'
     case 'type': {
       const type = String(p.type).split(',').map(t => ARTICLE[t] ?? t).join(' or ')
-      if (value === null) return `must be ${type}; omit the field to use its default`
-      if (Array.isArray(value) && p.type !== 'array') return `must be ${type}, given once`
+      if (value === null) return `must be ${type}, not null`
+      if (fromUrl && Array.isArray(value) && p.type !== 'array') return `must be ${type}, given once`
       return `must be ${type}`
     }
     case 'minimum': return `must be at least ${String(p.limit)}`
@@ -118,7 +118,7 @@ function words (error: ErrorObject, value: unknown): string {
  * The one error to report: the deepest one (with unions, the branch that got furthest into the data);
  * a union of constants is reported as "must be one of ...".
  */
-export function describe (ajvErrors: ErrorObject[], where: string, data: unknown): AppError {
+export function describe (ajvErrors: ErrorObject[], where: string, data: unknown, fromUrl = false): AppError {
   // a missing or unknown property is half a level deeper than its object: a branch that accepted the
   // object's shape and failed inside a property wins over one that refused the shape
   const depth = (e: ErrorObject) => e.instancePath.split('/').length + (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 0.5 : 0)
@@ -132,7 +132,7 @@ export function describe (ajvErrors: ErrorObject[], where: string, data: unknown
   const value = valueAt(data, first.instancePath)
   const message = consts.length > 1 && consts.length === candidates.length
     ? `must be one of ${consts.map(e => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)).join(', ')}`
-    : words(first, value)
+    : words(first, value, fromUrl)
   return errors.validation(field, `${field} ${message}`)
 }
 
@@ -155,7 +155,7 @@ export function validatorCompiler (shared: object[]): FastifySchemaCompiler<Fast
       const infinite = fromUrl ? undefined : nonFinite(data)
       if (infinite !== undefined) return { error: errors.validation(`${where}${infinite}`, `${where}${infinite} must be a finite number`) }
       if (validate(data)) return { value: data }
-      return { error: describe(validate.errors ?? [], where, data) }
+      return { error: describe(validate.errors ?? [], where, data, fromUrl) }
     }
   }
 }

@@ -60,14 +60,21 @@ export class Recommender {
       }
     })
     await workers.start()
-    return new Recommender(m, catalogue, trie, workers)
+    const recommender = new Recommender(m, catalogue, trie, workers)
+    // one full batch per worker: onnxruntime's first runs are slow, and admission control needs a measured cost
+    await workers.warmUp({
+      history: new Int32Array(), userToken: userToken(undefined, m.tokens.userOffset, m.tokens.userBuckets),
+      beamWidth: m.decoding.defaultBeamWidth, k: Math.min(10, catalogue.size), exclude: new Int32Array(), allow: null
+    })
+    return recommender
   }
 
   get queueDepth (): number { return this.pool.queueDepth }
 
-  /** The 503 a search of `beamWidth` would get now (overloaded, shutting down), or null: lets a route refuse before reading the body. */
-  refusal (beamWidth: number): AppError | null { return this.pool.refusal(beamWidth) }
+  /** The 503 a search would get now (overloaded, shutting down), or null: lets a route refuse before reading the body. */
+  refusal (): AppError | null { return this.pool.refusal() }
   get readyWorkers (): number { return this.pool.readyWorkers }
+  get idle (): boolean { return this.pool.idle }
 
   async recommend (input: RecommendInput): Promise<RecommendOutput> {
     const unknownItemIds: string[] = []

@@ -1,8 +1,9 @@
 // Inference worker pool: admission control and a queue in front of N worker threads, with micro-batching
 // (a free worker takes every waiting request, up to maxBatchSize, as one batch).
 //
-// Admission is bounded by the expected wait: queued beams × the measured cost of a beam, spread over the
-// workers, plus the batch now running. A request that could not start within `maxQueueWaitMs` is refused
+// Admission is bounded by the expected wait: queued beams × the measured cost of a beam (measured from a
+// warm-up batch at start and then from every batch, timed-out ones included), spread over the workers,
+// plus what remains of the batch now running. A request that could not start within `maxQueueWaitMs` is refused
 // at once (503 overloaded) instead of queueing until it times out. A request whose client went away is
 // dropped from the queue before it is computed.
 //
@@ -45,10 +46,12 @@ interface Pending {
   resolve: (r: DecodeResult) => void
   reject: (e: Error) => void
   deadline: number
+  settled: boolean
+  timer?: NodeJS.Timeout
   signal?: AbortSignal
   onAbort?: () => void
 }
-interface Slot { worker: Worker, busy: Pending[] | null, job: number, sentAt: number, timer?: NodeJS.Timeout, ready: boolean, retired: boolean }
+interface Slot { worker: Worker, busy: Pending[] | null, job: number, sentAt: number, expectedMs: number, timer?: NodeJS.Timeout, ready: boolean, retired: boolean }
 interface WorkerMessage { ready?: boolean, id?: number, results?: DecodeResult[], error?: string, timedOut?: boolean, inferenceMs?: number }
 
 const EWMA = 0.2
@@ -62,7 +65,6 @@ export class WorkerPool {
   private nextJob = 0
   private drained: (() => void) | null = null
   private msPerBeam: number | null = null // measured: batch time / beams in the batch
-  private batchMs: number | null = null
 
   constructor (private readonly options: PoolOptions) {}
 
@@ -72,7 +74,7 @@ export class WorkerPool {
 
   private async spawn (): Promise<void> {
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: this.options.init })
-    const slot: Slot = { worker, busy: null, job: -1, sentAt: 0, ready: false, retired: false }
+    const slot: Slot = { worker, busy: null, job: -1, sentAt: 0, expectedMs: 0, ready: false, retired: false }
     this.slots.push(slot)
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
@@ -96,25 +98,41 @@ export class WorkerPool {
     })
   }
 
+  /** Answers a request once: later answers (a batch finishing after the request's deadline) are ignored. */
+  private settle (p: Pending, answer: () => void): void {
+    if (p.settled) return
+    p.settled = true
+    clearTimeout(p.timer)
+    if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort)
+    answer()
+  }
+
+  private timeout (p: Pending): void {
+    this.settle(p, () => { this.options.onDrop?.('timeout'); p.reject(errors.timeout()) })
+  }
+
+  /** Feeds the admission estimate with a batch's wall time seen from here (CPU contention and a busy event loop included). */
+  private measure (batch: Pending[], wall: number): void {
+    const beams = batch.reduce((n, p) => n + p.request.beamWidth, 0)
+    this.msPerBeam = this.msPerBeam === null ? wall / beams : (1 - EWMA) * this.msPerBeam + EWMA * wall / beams
+  }
+
   private finish (slot: Slot, message: WorkerMessage): void {
     const batch = slot.busy
     clearTimeout(slot.timer)
     slot.busy = null
     if (batch !== null && message.id === slot.job) {
+      const wall = performance.now() - slot.sentAt
       if (message.results !== undefined) {
-        // the estimate uses the wall time seen from here (a busy event loop or CPU contention included),
-        // the metrics the worker's own inference time
-        const wall = performance.now() - slot.sentAt
-        const beams = batch.reduce((n, p) => n + p.request.beamWidth, 0)
-        this.msPerBeam = this.msPerBeam === null ? wall / beams : (1 - EWMA) * this.msPerBeam + EWMA * wall / beams
-        this.batchMs = this.batchMs === null ? wall : (1 - EWMA) * this.batchMs + EWMA * wall
+        this.measure(batch, wall)
         this.options.onBatch?.(batch.length, message.inferenceMs ?? wall)
-        batch.forEach((p, i) => p.resolve(message.results![i]))
+        batch.forEach((p, i) => this.settle(p, () => p.resolve(message.results![i])))
       } else if (message.timedOut === true) {
-        batch.forEach(p => { this.options.onDrop?.('timeout'); p.reject(errors.timeout()) })
+        this.measure(batch, wall) // a lower bound of what the batch would have cost: it still corrects the estimate upwards
+        batch.forEach(p => this.timeout(p))
       } else {
         this.options.onError?.(new Error(message.error))
-        batch.forEach(p => p.reject(errors.inferenceFailed()))
+        batch.forEach(p => this.settle(p, () => p.reject(errors.inferenceFailed())))
       }
     }
     this.dispatch()
@@ -123,7 +141,7 @@ export class WorkerPool {
   /** A worker that died: fail its batch, start another in its place. */
   private replace (slot: Slot): void {
     clearTimeout(slot.timer)
-    slot.busy?.forEach(p => p.reject(errors.inferenceFailed()))
+    slot.busy?.forEach(p => this.settle(p, () => p.reject(errors.inferenceFailed())))
     slot.busy = null
     this.remove(slot)
     if (!this.closing && slot.ready) this.spawn().catch(error => this.options.onError?.(error as Error))
@@ -136,7 +154,8 @@ export class WorkerPool {
     const exit = new Promise<number>(resolve => slot.worker.once('exit', resolve))
     this.retired.add(exit)
     void exit.then(() => this.retired.delete(exit))
-    slot.busy?.forEach(p => { this.options.onDrop?.('timeout'); p.reject(errors.timeout()) })
+    if (slot.busy !== null) this.measure(slot.busy, performance.now() - slot.sentAt)
+    slot.busy?.forEach(p => this.timeout(p))
     slot.busy = null
     this.remove(slot)
     this.options.onError?.(new Error('inference worker missed its deadline; replaced'))
@@ -152,44 +171,51 @@ export class WorkerPool {
   get queueDepth (): number { return this.queue.length }
   get inFlight (): number { return this.slots.reduce((n, s) => n + (s.busy?.length ?? 0), 0) }
   get readyWorkers (): number { return this.slots.filter(s => s.ready).length }
-
-  /** Expected time (ms) before a request admitted now would start, from the measured cost per beam. */
-  expectedWaitMs (beams = 0): number {
-    if (this.msPerBeam === null || this.batchMs === null) return 0
-    const workers = Math.max(1, this.readyWorkers)
-    const allBusy = this.slots.every(s => !s.ready || s.busy !== null)
-    return (this.queuedBeams + beams) * this.msPerBeam / workers + (allBusy ? this.batchMs : 0)
-  }
+  /** Every worker up and none busy. */
+  get idle (): boolean { return this.queue.length === 0 && this.slots.length === this.options.size && this.slots.every(s => s.ready && s.busy === null) }
 
   /**
-   * Queues one search. Rejects at once with 503 overloaded when it cannot start within maxQueueWaitMs,
-   * with 503 inference_timeout when it is not answered within timeoutMs, and with ClientGoneError when
-   * `signal` aborts before its batch starts.
+   * Expected time (ms) before a request admitted now would start: the beams queued ahead of it at the
+   * measured cost of a beam, spread over the workers, plus what remains of the earliest batch to finish
+   * when every worker is busy. 0 on an idle pool, whatever the estimate.
    */
-  /** The 503 a request of `beams` beams would get now, or null when it would be admitted. Cheap: callers may ask before reading a body. */
-  refusal (beams: number): AppError | null {
+  expectedWaitMs (): number {
+    const perBeam = this.msPerBeam ?? 0
+    const ready = this.slots.filter(s => s.ready)
+    if (ready.length === 0) return Infinity
+    const now = performance.now()
+    const running = ready.every(s => s.busy !== null) ? Math.min(...ready.map(s => Math.max(0, s.expectedMs - (now - s.sentAt)))) : 0
+    return this.queuedBeams * perBeam / ready.length + running
+  }
+
+  /** The 503 a request would get now (overloaded, shutting down), or null when it would be admitted. Cheap: callers may ask before reading a body. */
+  refusal (): AppError | null {
     if (this.closing) return errors.shuttingDown()
-    const wait = this.expectedWaitMs(beams)
+    const wait = this.expectedWaitMs()
     if (this.queue.length < this.options.maxQueue && wait <= this.options.maxQueueWaitMs) return null
     this.options.onDrop?.('overloaded')
     return errors.overloaded(Math.max(1, wait / 1000))
   }
 
+  /**
+   * Queues one search. Rejects at once with 503 overloaded when it cannot start within maxQueueWaitMs,
+   * with 503 inference_timeout when it is not answered within timeoutMs (queued or computing), and with
+   * ClientGoneError when `signal` aborts before its batch starts.
+   */
   async infer (request: DecodeRequest, signal?: AbortSignal): Promise<DecodeResult> {
     if (signal?.aborted === true) throw new ClientGoneError()
-    const refused = this.refusal(request.beamWidth)
+    const refused = this.refusal()
     if (refused !== null) throw refused
     return await new Promise<DecodeResult>((resolve, reject) => {
-      const pending: Pending = { request, resolve, reject, deadline: Date.now() + this.options.timeoutMs, signal }
+      const pending: Pending = { request, resolve, reject, deadline: Date.now() + this.options.timeoutMs, settled: false, signal }
+      pending.timer = setTimeout(() => {
+        this.unqueue(pending)
+        this.timeout(pending)
+      }, this.options.timeoutMs)
       if (signal !== undefined) {
         pending.onAbort = () => {
-          const at = this.queue.indexOf(pending)
-          if (at < 0) return // already computing: let it finish
-          this.queue.splice(at, 1)
-          this.queuedBeams -= request.beamWidth
-          this.options.onDrop?.('client_gone')
-          reject(new ClientGoneError())
-          this.checkDrained()
+          if (!this.unqueue(pending)) return // already computing: let it finish
+          this.settle(pending, () => { this.options.onDrop?.('client_gone'); reject(new ClientGoneError()) })
         }
         signal.addEventListener('abort', pending.onAbort, { once: true })
       }
@@ -199,21 +225,33 @@ export class WorkerPool {
     })
   }
 
+  /** Takes a request out of the queue; false when it is not queued (computing or answered). */
+  private unqueue (p: Pending): boolean {
+    const at = this.queue.indexOf(p)
+    if (at < 0) return false
+    this.queue.splice(at, 1)
+    this.queuedBeams -= p.request.beamWidth
+    this.checkDrained()
+    return true
+  }
+
+  /** Runs one full batch of `request` on every worker, so that the admission estimate starts from a measurement. */
+  async warmUp (request: DecodeRequest): Promise<void> {
+    const batches = Math.max(1, this.readyWorkers) * this.options.maxBatchSize
+    await Promise.all(Array.from({ length: batches }, async () => await this.infer(request).catch(() => undefined)))
+  }
+
   private take (count: number): Pending[] {
     const batch = this.queue.splice(0, count)
     for (const p of batch) {
       this.queuedBeams -= p.request.beamWidth
-      if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort)
+      if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort) // computing: a disconnect no longer saves anything
     }
     return batch
   }
 
   private dispatch (): void {
     const now = Date.now()
-    while (this.queue.length > 0 && this.queue[0].deadline <= now) {
-      this.options.onDrop?.('timeout')
-      this.take(1)[0].reject(errors.timeout())
-    }
     for (const slot of this.slots) {
       if (this.queue.length === 0) break
       if (!slot.ready || slot.busy !== null) continue
@@ -222,6 +260,7 @@ export class WorkerPool {
       slot.busy = batch
       slot.job = this.nextJob++
       slot.sentAt = performance.now()
+      slot.expectedMs = batch.reduce((n, p) => n + p.request.beamWidth, 0) * (this.msPerBeam ?? 0)
       slot.timer = setTimeout(() => this.retire(slot), Math.max(0, deadline - now) + (this.options.graceMs ?? 1000))
       slot.worker.postMessage({ id: slot.job, requests: batch.map(p => p.request), deadline })
     }

@@ -15,18 +15,24 @@ export interface RouteDeps extends Deps { lifecycle: Lifecycle, schemas: ApiSche
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
+/** The store refused the command before sending it (Redis unreachable): nothing was written. */
+const NOT_SENT = /Stream isn't writeable|enableOfflineQueue/
+
 /**
  * Runs a history-store operation; a store failure becomes 503 history_store_unavailable (never a hang or
- * a drop), carrying `details` (for a write: the eventIds to retry with).
+ * a drop). For a write, `eventIds` go into the details with the outcome: "not_written" when the command
+ * never left, "unknown" when it may have been applied (a timeout): either way, retry with these eventIds.
+ * Redis' own error message is logged, never sent.
  */
 export async function useStore<T> (deps: Deps, log: FastifyBaseLogger, operation: (store: HistoryStore) => Promise<T>,
-  details: Record<string, unknown> = {}): Promise<T> {
+  write?: { eventIds: string[] }): Promise<T> {
   try {
     return await operation(deps.store)
   } catch (error) {
     deps.metrics.historyStoreErrors.inc()
-    log.warn({ err: { message: (error as Error).message } }, 'history store operation failed')
-    throw errors.historyStoreUnavailable({ cause: (error as Error).message, ...details })
+    const message = (error as Error).message
+    log.warn({ err: { message } }, 'history store operation failed')
+    throw errors.historyStoreUnavailable(write === undefined ? {} : { eventIds: write.eventIds, outcome: NOT_SENT.test(message) ? 'not_written' : 'unknown' })
   }
 }
 

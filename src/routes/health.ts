@@ -15,8 +15,8 @@ async function storeStatus (deps: Deps): Promise<string> {
   const slow = new Promise<string>(resolve => { timer = setTimeout(() => resolve(`no answer within ${PING_BUDGET_MS} ms`), PING_BUDGET_MS) })
   try {
     return await Promise.race([deps.store.ping().then(() => 'ok'), slow])
-  } catch (error) {
-    return `unavailable (${(error as Error).message}); requests with their own history still work`
+  } catch {
+    return 'unavailable; requests with their own history still work'
   } finally {
     clearTimeout(timer)
   }
@@ -27,7 +27,7 @@ export default async function healthRoutes (app: App, deps: RouteDeps): Promise<
 
   app.get('/healthz', {
     config: { auth: 'public' },
-    schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: health('Alive'), ...errorResponses() } }
+    schema: { tags: ['health'], summary: 'Liveness: the process answers', security: [], response: { 200: health('Alive'), ...errorResponses() } }
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
@@ -35,6 +35,7 @@ export default async function healthRoutes (app: App, deps: RouteDeps): Promise<
     schema: {
       tags: ['health'],
       summary: 'Readiness: model loaded and a worker up, not draining. The history store is reported, but does not make the instance unready',
+      security: [],
       response: { 200: health('Ready to serve'), ...errorResponses('readiness') }
     }
   }, async () => {
@@ -53,6 +54,7 @@ export default async function healthRoutes (app: App, deps: RouteDeps): Promise<
     schema: {
       tags: ['health'],
       summary: 'Prometheus metrics (needs an API key when PROTECT_METRICS is set)',
+      ...(!deps.config.protectMetrics && { security: [] }),
       response: {
         200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String({ example: '# HELP inference_queue_depth Requests waiting for a worker\ninference_queue_depth 0\n' }) } } },
         ...errorResponses()

@@ -50,7 +50,7 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
 
   // under overload, refuse before reading and validating the body: a refusal must cost next to nothing
   const refuseEarly = async (): Promise<void> => {
-    const refused = recommender.refusal(m.decoding.defaultBeamWidth)
+    const refused = recommender.refusal()
     if (refused !== null) throw refused
   }
 

@@ -21,8 +21,8 @@ export default async function userRoutes (app: App, deps: RouteDeps): Promise<vo
     schema: {
       tags: ['users'],
       summary: 'Record interactions (appended to the stored history; repeated eventIds are stored once)',
-      description: 'A 503 history_store_unavailable means the outcome is unknown: retry with the eventIds in details.eventIds; ' +
-        'events already stored are then reported as duplicates.',
+      description: 'After a 503 history_store_unavailable (details.outcome "unknown" or "not_written"), retry with the eventIds in ' +
+        'details.eventIds: events already stored are then reported as duplicates, never stored twice.',
       params: s.UserParams,
       body: ref(s.EventsRequest),
       response: { 200: ref(s.EventsResponse, { description: 'What was stored' }), ...errorResponses(...BODY_ERRORS) }
@@ -31,7 +31,7 @@ export default async function userRoutes (app: App, deps: RouteDeps): Promise<vo
     const body = request.body as EventInput | { events: EventInput[] }
     const events = ('events' in body ? body.events : [body]).map(toEvent)
     const eventIds = events.map(e => e.eventId)
-    const result = await useStore(deps, request.log, async store => await store.append(request.params.userId, events), { eventIds, outcome: 'unknown' })
+    const result = await useStore(deps, request.log, async store => await store.append(request.params.userId, events), { eventIds })
     return { accepted: result.accepted, duplicates: result.duplicates, historyLength: result.length, eventIds, unknownItemIds: unknown(events) }
   })
 
@@ -63,7 +63,7 @@ export default async function userRoutes (app: App, deps: RouteDeps): Promise<vo
   }, async (request) => {
     const { userId } = request.params
     const events = request.body.events.map(toEvent)
-    await useStore(deps, request.log, async store => await store.replace(userId, events), { eventIds: events.map(e => e.eventId), outcome: 'unknown' })
+    await useStore(deps, request.log, async store => await store.replace(userId, events), { eventIds: events.map(e => e.eventId) })
     return { userId, events: await useStore(deps, request.log, async store => await store.get(userId)) }
   })
 

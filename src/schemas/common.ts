@@ -22,7 +22,7 @@ export type ErrorBody = Static<typeof ErrorResponse>
 export function errorResponses (...statuses: Array<number | 'readiness'>): Record<number, TSchema> {
   const out: Record<number, TSchema> = {}
   const readiness = statuses.includes('readiness')
-  for (const status of [...new Set([400, 401, 404, 408, 414, 429, 431, 500, 503, ...statuses.filter(s => s !== 'readiness')])].sort()) {
+  for (const status of [...new Set([400, 401, 404, 408, 414, 417, 429, 431, 500, 503, ...statuses.filter(s => s !== 'readiness')])].sort()) {
     const codes = (Object.keys(ERROR_CODES) as ErrorCode[])
       .filter(c => ERROR_CODES[c].status === status && (readiness || !('readinessOnly' in ERROR_CODES[c])))
     out[status] = ref(ErrorResponse, { description: codes.map(c => `\`${c}\`: ${ERROR_CODES[c].when}`).join('; ') })
@@ -33,7 +33,8 @@ export function errorResponses (...statuses: Array<number | 'readiness'>): Recor
 /** Error responses of a route that takes a JSON body. */
 export const BODY_ERRORS = [413, 415]
 
-export const ID_PATTERN = pattern('^[^\\s\\p{Cc}\\p{Cf}\\p{Cs}]+$', 'must not contain whitespace, control characters or invisible formatting characters')
+// . and .. are refused too: clients normalise them away in a URL path, so such a user could not be reached
+export const ID_PATTERN = pattern('^(?!\\.\\.?$)[^\\s\\p{Cc}\\p{Cf}\\p{Cs}]+$', 'must not contain whitespace, control characters or invisible formatting characters, and must not be . or ..')
 export const TEXT_PATTERN = pattern('^[^\\p{Cc}\\p{Cs}]*$', 'must not contain control characters')
 
 export function ids (maxIdLength: number, exampleItemId = 'B004756YJA') {

@@ -16,7 +16,7 @@ export function userSchemas (config: Config, ex: Examples) {
     itemId: ItemId,
     eventId: Type.Optional(eventId),
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 32, ...TEXT_PATTERN, description: 'Default: interaction', example: 'view' })),
-    timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (RFC 3339); default: when received', example: '2026-01-31T12:00:00Z' }))
+    timestamp: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'When it happened (RFC 3339); default: when received', example: '2026-01-31T12:00:00Z' }))
   }, { $id: 'EventInput', title: 'EventInput', additionalProperties: false, description: 'An interaction to record' })
   const Event = Type.Object({
     itemId: Type.String(),

@@ -2,7 +2,8 @@
 // talks to the real service with no hand-written HTTP code.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import openapiTS, { astToString } from 'openapi-typescript'
@@ -11,10 +12,10 @@ import { createRecommenderClient } from '../../clients/typescript/src/index.js'
 import { CLIENT_TYPES_OPTIONS } from '../../../clients/typescript/generate-options.mjs'
 import { listen } from '../helper.js'
 
-test('src/schema.d.ts is what openapi-typescript makes of the committed openapi.json', async () => {
+test('src/schema.ts is what openapi-typescript makes of the committed openapi.json', async () => {
   const root = process.cwd()
   const generated = astToString(await openapiTS(pathToFileURL(path.join(root, 'openapi.json')), CLIENT_TYPES_OPTIONS))
-  const committed = readFileSync(path.join(root, 'clients', 'typescript', 'src', 'schema.d.ts'), 'utf8')
+  const committed = readFileSync(path.join(root, 'clients', 'typescript', 'src', 'schema.ts'), 'utf8')
   const strip = (text: string) => text.replace(/^\/\*\*[\s\S]*?\*\/\s*/, '').trim()
   assert.equal(strip(committed), strip(generated), 'the client types are stale: run npm run openapi')
 })
@@ -40,4 +41,20 @@ test('the client records events, recommends, reads and forgets a history, and su
   assert.equal(gone.error?.code, 'user_not_found')
   const anonymous = createRecommenderClient({ baseUrl: base })
   assert.equal((await anonymous.GET('/v1/model')).error?.code, 'unauthorized')
+})
+
+test('npm pack makes an installable package: built JavaScript and types, importable, talking to the service', async (t) => {
+  const root = process.cwd()
+  const out = path.join(root, 'dist', 'packed-client') // inside the repository, so that openapi-fetch resolves from node_modules
+  rmSync(out, { recursive: true, force: true })
+  mkdirSync(out, { recursive: true })
+  execFileSync('npm', ['pack', '--pack-destination', out], { cwd: path.join(root, 'clients', 'typescript'), stdio: 'pipe' })
+  const tarball = readdirSync(out).find(f => f.endsWith('.tgz'))!
+  execFileSync('tar', ['xzf', tarball], { cwd: out })
+  const pkg = path.join(out, 'package')
+  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.d.ts', 'README.md']) assert.ok(existsSync(path.join(pkg, file)), `${file} is not in the package`)
+  const { createRecommenderClient: create } = await import(pathToFileURL(path.join(pkg, 'dist', 'index.js')).href)
+  const { base } = await listen(t)
+  const { data } = await create({ baseUrl: base }).GET('/v1/items/{itemId}', { params: { path: { itemId: '1' } } })
+  assert.equal(data.title, 'Toy Story (1995)')
 })

@@ -19,7 +19,8 @@ async function faultUnderLoad (t: import('node:test').TestContext, fault: (redis
   const { app } = await build(t, {}, store)
 
   const acknowledged = new Map<string, Set<string>>() // user -> eventIds answered 200
-  const unknown: Array<{ user: string, eventId: string }> = [] // answered 503: outcome unknown
+  const unknown: Array<{ user: string, eventId: string }> = [] // answered 503: not written, or outcome unknown
+  const outcomes = new Set<string>()
   let slowest = 0
   let requests = 0
   let stop = false
@@ -37,6 +38,7 @@ async function faultUnderLoad (t: import('node:test').TestContext, fault: (redis
       else {
         assert.equal(res.statusCode, 503, res.body)
         assert.deepEqual(res.json().details.eventIds, [eventId])
+        outcomes.add(res.json().details.outcome)
         unknown.push({ user, eventId })
         await sleep(20)
       }
@@ -74,7 +76,7 @@ async function faultUnderLoad (t: import('node:test').TestContext, fault: (redis
     for (const id of ids) if (!seen.includes(id)) lost++
     stored += seen.length
   }
-  const figures = { requests, unknownOutcomes: unknown.length, storedBeforeRetry: duplicates, lost, stored, slowestMs: slowest, recoveryMs, readiness: [...new Set(readiness)] }
+  const figures = { outcomes: [...outcomes].sort(), requests, unknownOutcomes: unknown.length, storedBeforeRetry: duplicates, lost, stored, slowestMs: slowest, recoveryMs, readiness: [...new Set(readiness)] }
   t.diagnostic(JSON.stringify(figures))
   assert.ok(recovered, 'the service recovers when Redis is back')
   assert.equal(lost, 0, 'no acknowledged event may be lost')
@@ -94,9 +96,10 @@ test('Redis killed (SIGKILL) mid-load and restarted on its AOF: 0 acknowledged e
 })
 
 test('Redis frozen (SIGSTOP) mid-load for 1.5 s: 503s whose writes may land later, retries store each once', async (t) => {
-  await faultUnderLoad(t, async (redis) => {
+  const figures = await faultUnderLoad(t, async (redis) => {
     redis.signal('SIGSTOP')
     await sleep(1500)
     redis.signal('SIGCONT')
   })
+  assert.ok(figures.outcomes.includes('unknown'), 'a timed-out write is reported with an unknown outcome')
 })

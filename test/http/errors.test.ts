@@ -23,6 +23,8 @@ test('router and body parser errors come in the common shape', async (t) => {
     ['GET', `/v1/users/${'a'.repeat(129)}/history`, undefined, {}, 400, 'validation_error'],
     ['GET', `/v1/users/${'a'.repeat(128 * 12 + 1)}/history`, undefined, {}, 414, 'uri_too_long'],
     ['GET', '/v2/nothing', undefined, {}, 404, 'route_not_found'],
+    ['POST', '/v1/recommendations', '{}', { 'content-encoding': 'gzip' }, 415, 'unsupported_media_type'],
+    ['GET', '/v1/items/1', undefined, { expect: '200-ok' }, 417, 'expectation_failed'],
     ['PATCH', '/v1/items/1', '{}', {}, 404, 'route_not_found']
   ]
   for (const [method, url, body, headers, status, code] of cases) {
@@ -39,6 +41,24 @@ test('router and body parser errors come in the common shape', async (t) => {
   }
   const encoded = await raw(port, 'GET', `/v1/users/${encodeURIComponent('é'.repeat(128))}/history`)
   assert.equal(encoded.json().code, 'user_not_found')
+  // clients that send content-type: application/json on every request, body or not
+  for (const method of ['GET', 'DELETE']) {
+    const res = await raw(port, method, '/v1/users/nobody/history', { 'content-type': 'application/json', 'content-length': '0' })
+    assert.equal(res.json().code, 'user_not_found', `${method}: ${res.body}`)
+  }
+})
+
+test('errors the router answers on its own still carry the security headers, and CORS for an allowed origin', async (t) => {
+  const { port } = await listen(t, { CORS_ORIGINS: 'https://shop.example' })
+  for (const path of ['/v1/users/%ZZ/history', `/v1/users/${'a'.repeat(2000)}/history`]) {
+    const res = await raw(port, 'GET', path, { origin: 'https://shop.example' })
+    assert.ok(res.status === 400 || res.status === 414)
+    assert.equal(res.headers['x-content-type-options'], 'nosniff')
+    assert.equal(res.headers['cache-control'], 'no-store')
+    assert.equal(res.headers['access-control-allow-origin'], 'https://shop.example')
+  }
+  const preflightWithoutOrigin = await raw(port, 'OPTIONS', '/v1/model')
+  assert.ok(preflightWithoutOrigin.status < 400, `${preflightWithoutOrigin.status} ${preflightWithoutOrigin.body}`)
 })
 
 async function rawSocket (port: number, request: string, waitMs = 5000): Promise<string> {
@@ -78,8 +98,8 @@ test('HTTP parser errors (431, 400, 408) are answered on the socket in the commo
 })
 
 test('an oversized body is 413 in the common shape; the default limit holds the largest request the bounds allow', async (t) => {
-  const { app } = await build(t, { BODY_LIMIT_BYTES: '8192', MAX_HISTORY_ITEMS: '5', MAX_ID_LENGTH: '16' })
-  const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { exclude: Array.from({ length: 3000 }, (_, i) => String(i)) } })
+  const { app } = await build(t, { BODY_LIMIT_BYTES: '32768', MAX_HISTORY_ITEMS: '5', MAX_ID_LENGTH: '16' })
+  const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { exclude: Array.from({ length: 10_000 }, (_, i) => String(i)) } })
   assert.equal(res.statusCode, 413)
   assertErrorShape(413, res.headers, res.json())
   assert.equal(res.json().code, 'payload_too_large')
@@ -92,6 +112,11 @@ test('an oversized body is 413 in the common shape; the default limit holds the 
   const events = history.map((itemId, i) => ({ itemId, eventId: id(i + 1000), type: 'a'.repeat(32), timestamp: '2026-01-31T12:00:00.000+01:00' }))
   const put = await defaults.app.inject({ method: 'PUT', url: '/v1/users/big/history', payload: { events } })
   assert.equal(put.statusCode, 200, put.body.slice(0, 200))
+  // ids in any script (3 bytes a character in UTF-8), sent pretty-printed
+  const cjk = (i: number) => String(i).padStart(128, '\u4e2d')
+  const wide = history.map((_, i) => ({ itemId: cjk(i), eventId: cjk(i + 1000), type: 'a'.repeat(32), timestamp: '2026-01-31T12:00:00.000+01:00' }))
+  const pretty = await defaults.app.inject({ method: 'PUT', url: '/v1/users/wide/history', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ events: wide }, null, 2) })
+  assert.equal(pretty.statusCode, 200, pretty.body.slice(0, 200))
 })
 
 test('every error code is in the README error table and in the OpenAPI responses', async (t) => {

@@ -6,6 +6,7 @@ import { assertErrorShape, build } from '../helper.js'
 test('while draining, new requests get 503 shutting_down in the common shape and readiness turns 503', async (t) => {
   const { app, lifecycle } = await build(t)
   assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200)
+  assert.notEqual((await app.inject({ url: '/v1/items/1' })).headers.connection, 'close')
   lifecycle.draining = true
   for (const url of ['/v1/items/1', '/readyz', '/healthz']) {
     const res = await app.inject({ url })

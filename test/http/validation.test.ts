@@ -37,7 +37,7 @@ test('non-finite and non-decimal numbers are refused in the query, naming the fi
 test('JSON bodies are validated without coercion: wrong types and null are refused, naming the field', async (t) => {
   const { app } = await build(t)
   const post = (payload: unknown) => ({ method: 'POST' as const, url: '/v1/recommendations', payload })
-  await expect400(app, post({ history: ['1'], excludeSeen: null }), 'body.excludeSeen', /omit the field/)
+  await expect400(app, post({ history: ['1'], excludeSeen: null }), 'body.excludeSeen', /must be a boolean, not null$/)
   await expect400(app, post({ history: ['1'], excludeSeen: 'false' }), 'body.excludeSeen', /must be a boolean/)
   await expect400(app, post({ history: ['1'], excludeSeen: 0 }), 'body.excludeSeen')
   await expect400(app, post({ k: true }), 'body.k', /must be an integer/)
@@ -80,6 +80,13 @@ test('errors name the field: unknown fields, the failing event of a batch, ids i
     await expect400(app, { url: `/v1/items?q=${encodeURIComponent(text)}` }, 'query.q')
   }
   await expect400(app, { url: '/v1/items?q=a&surprise=1' }, 'query.surprise', /not a known field/)
+  for (const id of ['.', '..']) { // unreachable in a URL path once a client normalises it
+    await expect400(app, { method: 'POST', url: '/v1/recommendations', payload: { userId: id } }, 'body.userId', /must not be \. or \.\./)
+    await expect400(app, { method: 'POST', url: '/v1/users/u1/events', payload: { itemId: id } }, 'body.itemId')
+  }
+  await expect400(app, { method: 'POST', url: '/v1/users/u1/events', payload: { itemId: '1', timestamp: `2026-01-31T12:00:00.${'1'.repeat(150_000)}Z` } }, 'body.timestamp', /at most 40 characters/)
+  await expect400(app, { method: 'PUT', url: '/v1/users/u1/history', payload: { events: [{ itemId: 'a' }, { itemId: null }] } }, 'body.events.1.itemId', /must be a string, not null$/)
+  await expect400(app, { method: 'POST', url: '/v1/users/u1/events', payload: [{ itemId: '1' }] }, 'body', /^body must be an object$/)
 })
 
 test('a misspelt category next to a valid one is reported, not silently ignored', async (t) => {

@@ -26,7 +26,8 @@ test('Redis down: own-history requests succeed, stored-history requests and writ
   const event = await app.inject({ method: 'POST', url: '/v1/users/r1/events', payload: { events: [{ itemId: '2' }, { itemId: '3', eventId: 'mine' }] } })
   assert.equal(event.statusCode, 503)
   assert.equal(event.json().code, 'history_store_unavailable')
-  assert.equal(event.json().details.outcome, 'unknown')
+  assert.equal(event.json().details.outcome, 'not_written', 'Redis is unreachable: the command never left')
+  assert.equal(event.json().details.cause, undefined, 'Redis\' own messages stay in the log')
   const retryWith: string[] = event.json().details.eventIds
   assert.equal(retryWith.length, 2)
   assert.equal(retryWith[1], 'mine')

@@ -1,5 +1,5 @@
 // A typed client of the recommender's REST API: openapi-fetch over the types that openapi-typescript
-// generates from the service's OpenAPI document (src/schema.d.ts; regenerate with `npm run generate`).
+// generates from the service's OpenAPI document (src/schema.ts; regenerate with `npm run generate`).
 // Every path, parameter, body and response is typed; errors come back typed as the service's Error.
 import createFetchClient, { type Client, type ClientOptions } from 'openapi-fetch'
 import type { components, paths } from './schema.js'

@@ -93,8 +93,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unsupported_media_type`: a body that is not `application/json` */
+                /** @description `unsupported_media_type`: a body that is not `application/json`, or compressed (`Content-Encoding`) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -129,7 +138,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -234,6 +243,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -261,7 +279,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -291,7 +309,7 @@ export interface paths {
         put?: never;
         /**
          * Record interactions (appended to the stored history; repeated eventIds are stored once)
-         * @description A 503 history_store_unavailable means the outcome is unknown: retry with the eventIds in details.eventIds; events already stored are then reported as duplicates.
+         * @description After a 503 history_store_unavailable (details.outcome "unknown" or "not_written"), retry with the eventIds in details.eventIds: events already stored are then reported as duplicates, never stored twice.
          */
         post: {
             parameters: {
@@ -372,8 +390,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unsupported_media_type`: a body that is not `application/json` */
+                /** @description `unsupported_media_type`: a body that is not `application/json`, or compressed (`Content-Encoding`) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -408,7 +435,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -499,6 +526,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -526,7 +562,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -620,8 +656,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unsupported_media_type`: a body that is not `application/json` */
+                /** @description `unsupported_media_type`: a body that is not `application/json`, or compressed (`Content-Encoding`) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -656,7 +701,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -733,6 +778,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -760,7 +814,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -850,6 +904,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -877,7 +940,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1000,6 +1063,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -1027,7 +1099,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1117,6 +1189,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -1144,7 +1225,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1234,6 +1315,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -1261,7 +1351,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1351,6 +1441,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -1378,7 +1477,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance; `not_ready`: `/readyz` only: no inference worker is up, or the instance is draining; `details.checks` says which */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance; `not_ready`: `/readyz` only: no inference worker is up, or the instance is draining; `details.checks` says which */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1468,6 +1567,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
                 429: {
                     headers: {
@@ -1495,7 +1603,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write the outcome is unknown: retry with the same `eventId`s (in `details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
                 503: {
                     headers: {
                         [name: string]: unknown;
