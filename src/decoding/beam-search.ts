@@ -1,23 +1,28 @@
-// Batched beam search constrained by the item trie; runs inside an inference worker.
-//
-// Per level: one decoder call for the whole batch, laid out as [requests, beams] (requests with fewer
-// live beams are padded; padding rows are ignored), then, per request, log-softmax over each beam's trie children (normalised over the catalogue's structure, so a score is
-// the item's log-probability under the policy whatever is excluded), children whose subtree holds no
-// allowed item are skipped (dead), and the best `beamWidth` of beams x children survive.
+// Batched decoding constrained by the item trie (beam search, or sampling without replacement); runs inside
+// an inference worker. Requests with fewer live beams than the widest are padded; padding rows are ignored.
 import { LeafMask, type Trie } from './trie.js'
+import { conditionalGumbel, createRng, gumbel, propensities } from './sampling.js'
 
 export interface TokenLayout { pad: number, bos: number, levelOffsets: number[], maxHistory: number }
 
 export interface DecodeRequest {
   history: Int32Array // item indices, oldest first
   userToken: number
+  /** beam: the top-k by beam search of width beamWidth; sample: k items drawn without replacement (beam width k) */
+  strategy: 'beam' | 'sample'
   beamWidth: number
   k: number
+  temperature: number // sample: each level's logits are divided by it
+  seed: number // sample: uint32 seed of the request's own random stream
   exclude: Int32Array // item indices that must not be recommended
   allow: Int32Array | null // when set, only these item indices may be recommended
 }
 
-export interface DecodeResult { items: number[], scores: number[] }
+/**
+ * scores: log-probability of each item under the policy restricted to real items (the trie). Sampling adds,
+ * per item, its probability under the distribution sampled (tempered, masked) and its propensity at its rank.
+ */
+export interface DecodeResult { items: number[], scores: number[], probabilities?: number[], propensities?: number[] }
 
 /** The batch's deadline passed; raised between decoder steps, never inside one. */
 export class DeadlineExceeded extends Error {
@@ -38,7 +43,12 @@ export interface Policy<State> {
   step: (state: State, tokens: BigInt64Array, parents: BigInt64Array, batch: number, beams: number, level: number) => Promise<Float32Array>
 }
 
-interface Beam { node: number, score: number, token: number, parent: number }
+/**
+ * A partial item. score: log-probability under the policy over the trie; logq: under the distribution
+ * sampled (tempered, masked); key: what beams are ranked by (score for beam search, the perturbed logq for
+ * sampling).
+ */
+interface Beam { node: number, score: number, logq: number, key: number, token: number, parent: number }
 
 export function historyTokens (requests: DecodeRequest[], codes: Int32Array, layout: TokenLayout): { tokens: BigInt64Array, length: number } {
   const L = layout.levelOffsets.length
@@ -56,32 +66,46 @@ export function historyTokens (requests: DecodeRequest[], codes: Int32Array, lay
   return { tokens, length }
 }
 
-/** Keeps the `width` best candidates in descending score; equal scores keep their arrival order. */
+/** Keeps the `width` candidates of highest key, in descending order; equal keys keep their arrival order. */
 class TopCandidates {
-  readonly score: number[] = []
-  readonly beam: number[] = []
-  readonly node: number[] = []
-  readonly code: number[] = []
+  readonly beams: Array<Omit<Beam, 'token'> & { code: number }> = []
   constructor (private readonly width: number) {}
 
-  offer (score: number, beam: number, node: number, code: number): void {
-    const n = this.score.length
-    if (n === this.width && score <= this.score[n - 1]) return
+  offer (candidate: Omit<Beam, 'token'> & { code: number }): void {
+    const list = this.beams
+    const n = list.length
+    if (n === this.width && candidate.key <= list[n - 1].key) return
     let at = n
-    while (at > 0 && this.score[at - 1] < score) at--
-    this.score.splice(at, 0, score); this.beam.splice(at, 0, beam); this.node.splice(at, 0, node); this.code.splice(at, 0, code)
-    if (this.score.length > this.width) { this.score.pop(); this.beam.pop(); this.node.pop(); this.code.pop() }
+    while (at > 0 && list[at - 1].key < candidate.key) at--
+    list.splice(at, 0, candidate)
+    if (list.length > this.width) list.pop()
   }
 }
 
-/** deadline: a Date.now() value; past it the search throws DeadlineExceeded before the next policy call. */
+/** log-sum-exp of logits[base + code] / temperature over the given edges. */
+function logSumExp (logits: Float32Array, base: number, codes: Uint16Array, edges: number[], temperature: number): number {
+  let max = -Infinity
+  for (const e of edges) max = Math.max(max, logits[base + codes[e]] / temperature)
+  let sum = 0
+  for (const e of edges) sum += Math.exp(logits[base + codes[e]] / temperature - max)
+  return max + Math.log(sum)
+}
+
+/**
+ * Batched decoding constrained by the item trie, beam search or sampling per request (sampling.ts). Per
+ * level: one decoder call for the whole batch, laid out as [requests, beams]; then, per request and beam, the
+ * trie's children are scored (log P_F normalised over the catalogue's structure, whatever is excluded), dead
+ * children (no allowed item below) are skipped, and the best candidates by key survive.
+ * deadline: a Date.now() value; past it the search throws DeadlineExceeded before the next policy call.
+ */
 export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32Array, layout: TokenLayout,
   requests: DecodeRequest[], deadline = Infinity): Promise<DecodeResult[]> {
   const { tokens, length } = historyTokens(requests, codes, layout)
   const users = BigInt64Array.from(requests.map(r => BigInt(r.userToken)))
   const state = await policy.encode(tokens, requests.length, length, users)
   const masks = requests.map(r => new LeafMask(trie, codes, r.exclude, r.allow))
-  let beams: Beam[][] = masks.map(mask => mask.alive(0) > 0 ? [{ node: 0, score: 0, token: layout.bos, parent: 0 }] : [])
+  const rngs = requests.map(r => r.strategy === 'sample' ? createRng(r.seed) : null)
+  let beams: Beam[][] = masks.map(mask => mask.alive(0) > 0 ? [{ node: 0, score: 0, logq: 0, key: 0, token: layout.bos, parent: 0 }] : [])
   const b = trie.b
   for (let level = 0; level < trie.levels; level++) {
     const width = Math.max(...beams.map(list => list.length))
@@ -95,24 +119,47 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
     if (Date.now() > deadline) throw new DeadlineExceeded()
     const logits = await policy.step(state, stepTokens, parents, requests.length, width, level)
     beams = beams.map((list, request) => {
-      const top = new TopCandidates(requests[request].beamWidth)
+      const r = requests[request]
+      const rng = rngs[request]
+      const top = new TopCandidates(rng === null ? r.beamWidth : r.k)
       list.forEach((beam, slot) => {
         const base = (request * width + slot) * policy.width
-        const first = b.firstChild[beam.node]; const end = first + b.childCount[beam.node]
-        let max = -Infinity
-        for (let e = first; e < end; e++) max = Math.max(max, logits[base + b.childCode[e]])
-        let sum = 0
-        for (let e = first; e < end; e++) sum += Math.exp(logits[base + b.childCode[e]] - max)
-        const logZ = max + Math.log(sum)
-        for (let e = first; e < end; e++) {
-          if (masks[request].alive(e + 1) > 0) top.offer(beam.score + logits[base + b.childCode[e]] - logZ, slot, e + 1, b.childCode[e])
+        const first = b.firstChild[beam.node]
+        const all = Array.from({ length: b.childCount[beam.node] }, (_, i) => first + i)
+        const alive = all.filter(e => masks[request].alive(e + 1) > 0)
+        if (alive.length === 0) return
+        const logZ = logSumExp(logits, base, b.childCode, all, 1)
+        if (rng === null) {
+          for (const e of alive) {
+            const score = beam.score + logits[base + b.childCode[e]] - logZ
+            top.offer({ key: score, score, logq: 0, parent: slot, node: e + 1, code: b.childCode[e] })
+          }
+          return
         }
+        // sampling: the children's perturbed values, conditioned on their maximum being the parent's
+        const logZq = logSumExp(logits, base, b.childCode, alive, r.temperature)
+        const logq = alive.map(e => beam.logq + logits[base + b.childCode[e]] / r.temperature - logZq)
+        const perturbed = logq.map(lq => lq + gumbel(rng))
+        const max = Math.max(...perturbed)
+        alive.forEach((e, i) => top.offer({
+          key: conditionalGumbel(beam.key, perturbed[i], max),
+          score: beam.score + logits[base + b.childCode[e]] - logZ,
+          logq: logq[i],
+          parent: slot,
+          node: e + 1,
+          code: b.childCode[e]
+        }))
       })
-      return top.score.map((score, i) => ({ node: top.node[i], score, token: top.code[i] + layout.levelOffsets[level], parent: top.beam[i] }))
+      return top.beams.map(c => ({ ...c, token: c.code + layout.levelOffsets[level] }))
     })
   }
   return beams.map((list, request) => {
     const best = list.slice(0, requests[request].k)
-    return { items: best.map(beam => trie.item(beam.node)), scores: best.map(beam => beam.score) }
+    const result: DecodeResult = { items: best.map(beam => trie.item(beam.node)), scores: best.map(beam => beam.score) }
+    if (requests[request].strategy === 'sample') {
+      result.probabilities = best.map(beam => Math.exp(beam.logq))
+      result.propensities = propensities(result.probabilities)
+    }
+    return result
   })
 }

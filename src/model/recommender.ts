@@ -1,4 +1,5 @@
 // The loaded model: manifest, catalogue, trie and the inference pool, behind one `recommend` call.
+import { randomInt } from 'node:crypto'
 import { Catalogue } from './catalogue.js'
 import { loadManifest, policyDims, tokenLayout, type Manifest } from './manifest.js'
 import { userToken } from './user-hash.js'
@@ -27,17 +28,21 @@ export interface RecommendInput {
   userId?: string
   history: string[] // external item ids, oldest first
   k: number
-  beamWidth: number
+  strategy?: 'beam' | 'sample' // default beam
+  beamWidth: number // beam only
+  temperature?: number // sample only, default 1
+  seed?: number // sample only: uint32; a random one when absent (returned, so that the answer can be reproduced)
   excludeSeen: boolean
   exclude: string[]
   categories?: string[]
   signal?: AbortSignal // aborts when the client disconnects: the request leaves the queue uncomputed
 }
 
-export interface Recommendation { itemIndex: number, score: number }
+/** score: log-probability under the policy over the trie; sampling adds the probability sampled and the propensity. */
+export interface Recommendation { itemIndex: number, score: number, probability?: number, propensity?: number }
 
 /** historyUsed: known items the model conditioned on (the most recent maxHistory of them). */
-export interface RecommendOutput { items: Recommendation[], unknownItemIds: string[], unknownCategories: string[], historyUsed: number }
+export interface RecommendOutput { items: Recommendation[], unknownItemIds: string[], unknownCategories: string[], historyUsed: number, seed?: number }
 
 export class Recommender {
   private constructor (readonly manifest: Manifest, readonly catalogue: Catalogue, readonly trie: Trie, private readonly pool: WorkerPool) {}
@@ -63,8 +68,8 @@ export class Recommender {
     const recommender = new Recommender(m, catalogue, trie, workers)
     // one full batch per worker: onnxruntime's first runs are slow, and admission control needs a measured cost
     await workers.warmUp({
-      history: new Int32Array(), userToken: userToken(undefined, m.tokens.userOffset, m.tokens.userBuckets),
-      beamWidth: m.decoding.defaultBeamWidth, k: Math.min(10, catalogue.size), exclude: new Int32Array(), allow: null
+      history: new Int32Array(), userToken: userToken(undefined, m.tokens.userOffset, m.tokens.userBuckets), strategy: 'beam',
+      beamWidth: m.decoding.defaultBeamWidth, k: Math.min(10, catalogue.size), temperature: 1, seed: 0, exclude: new Int32Array(), allow: null
     })
     return recommender
   }
@@ -95,16 +100,26 @@ export class Recommender {
       allow = this.catalogue.inCategories(input.categories)
     }
     const t = this.manifest.tokens
+    const sample = input.strategy === 'sample'
+    const seed = sample ? input.seed ?? randomInt(2 ** 32) : 0
     const result = await this.pool.infer({
       history: Int32Array.from(history),
       userToken: userToken(input.userId, t.userOffset, t.userBuckets),
-      beamWidth: Math.max(input.beamWidth, input.k),
+      strategy: sample ? 'sample' : 'beam',
+      beamWidth: sample ? input.k : Math.max(input.beamWidth, input.k), // sampling is exact with a beam of k
       k: input.k,
+      temperature: input.temperature ?? 1,
+      seed,
       exclude: Int32Array.from(exclude),
       allow
     }, input.signal)
     return {
-      items: result.items.map((itemIndex, i) => ({ itemIndex, score: result.scores[i] })),
+      ...(sample && { seed }),
+      items: result.items.map((itemIndex, i) => ({
+        itemIndex,
+        score: result.scores[i],
+        ...(result.probabilities !== undefined && { probability: result.probabilities[i], propensity: result.propensities![i] })
+      })),
       unknownItemIds,
       unknownCategories,
       historyUsed: Math.min(history.length, this.manifest.maxHistory)

@@ -17,6 +17,14 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     throw errors.validation(field, `${field}: no item of the catalogue is in the categories ${JSON.stringify(categories)}`)
   }
 
+  /** beamWidth belongs to beam search, temperature and seed to sampling: a field of the other strategy is refused, not ignored. */
+  function checkStrategy (q: { strategy?: string, beamWidth?: number, temperature?: number, seed?: number }, where: string): void {
+    const sample = q.strategy === 'sample'
+    for (const [field, given, wanted] of [['beamWidth', q.beamWidth, 'beam'], ['temperature', q.temperature, 'sample'], ['seed', q.seed, 'sample']] as const) {
+      if (given !== undefined && (wanted === 'sample') !== sample) throw errors.validation(`${where}.${field}`, `${where}.${field} applies to strategy "${wanted}" only`)
+    }
+  }
+
   async function respond (input: Omit<RecommendInput, 'history'> & { history?: string[] }, log: FastifyBaseLogger) {
     let history = input.history
     let historySource: 'request' | 'store' | 'none' = 'request'
@@ -31,9 +39,12 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
       }
     }
     const result = await recommender.recommend({ ...input, history })
+    const sample = input.strategy === 'sample'
     return {
       recommendationId: randomUUID(),
       model: { name: m.name, version: m.version },
+      strategy: sample ? 'sample' as const : 'beam' as const,
+      ...(sample && { temperature: input.temperature ?? 1, seed: result.seed }),
       historySource,
       historyLength: result.historyUsed,
       historyReceived: history.length,
@@ -43,7 +54,8 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
         ...recommender.catalogue.items[r.itemIndex],
         rank: i + 1,
         score: r.score,
-        probability: Math.exp(r.score)
+        probability: r.probability ?? Math.exp(r.score),
+        ...(r.propensity !== undefined && { propensity: r.propensity })
       }))
     }
   }
@@ -60,18 +72,23 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     schema: {
       tags: ['recommendations'],
       summary: 'Recommend items for a history or a user',
-      description: 'Runs the policy with beam search constrained to real items. With a userId and no history, the stored history is used.',
+      description: 'Runs the policy constrained to real items: beam search (the k most probable), or sampling without replacement ' +
+        '(strategy sample, with propensities for off-policy evaluation). With a userId and no history, the stored history is used.',
       body: ref(s.RecommendationRequest),
       response: { 200: ref(s.Recommendation, { description: 'The top k items, best first' }), ...errorResponses(...BODY_ERRORS) }
     }
   }, async (request, reply) => {
     const b = request.body
     checkCategories(b.categories, 'body.categories')
+    checkStrategy(b, 'body')
     return await respond({
       userId: b.userId,
       history: b.history,
       k: b.k ?? 10,
+      strategy: b.strategy,
       beamWidth: b.beamWidth ?? m.decoding.defaultBeamWidth,
+      temperature: b.temperature,
+      seed: b.seed,
       excludeSeen: b.excludeSeen ?? true,
       exclude: b.exclude ?? [],
       categories: b.categories,
@@ -93,10 +110,14 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
   }, async (request, reply) => {
     const q = request.query
     checkCategories(q.categories, 'query.categories')
+    checkStrategy(q, 'query')
     return await respond({
       userId: request.params.userId,
       k: q.k ?? 10,
+      strategy: q.strategy,
       beamWidth: q.beamWidth ?? m.decoding.defaultBeamWidth,
+      temperature: q.temperature,
+      seed: q.seed,
       excludeSeen: q.excludeSeen ?? true,
       exclude: q.exclude ?? [],
       categories: q.categories,

@@ -15,6 +15,21 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     description: `Beam width of the constrained beam search (default ${defaultBeamWidth}); raised to k when smaller`
   })
   const excludeSeen = Type.Boolean({ default: true, description: 'Never recommend items of the history' })
+  const strategy = Type.Union([Type.Literal('beam'), Type.Literal('sample')], {
+    default: 'beam',
+    description: 'beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the ' +
+      'policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity'
+  })
+  const temperature = Type.Number({
+    minimum: 0.01,
+    maximum: 10,
+    description: 'sample only (default 1): each level\'s logits are divided by it (below 1: closer to the most probable items; above 1: more spread)'
+  })
+  const seed = Type.Integer({
+    minimum: 0,
+    maximum: 4294967295,
+    description: 'sample only: the same request with the same seed draws the same items; without one, a random seed is used and returned'
+  })
   const Category = Type.String({ minLength: 1, maxLength: 200, ...TEXT_PATTERN, description: 'A category, exactly as in the catalogue' })
   const exclude = Type.Array(ItemId, { maxItems: config.maxHistoryItems, description: 'Item ids never to recommend' })
   const categories = Type.Array(Category, {
@@ -29,7 +44,10 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
       description: 'Item ids, oldest first. When absent and userId is set, the stored history is used'
     })),
     k: Type.Optional(k),
+    strategy: Type.Optional(strategy),
     beamWidth: Type.Optional(beamWidth),
+    temperature: Type.Optional(temperature),
+    seed: Type.Optional(seed),
     excludeSeen: Type.Optional(excludeSeen),
     exclude: Type.Optional(exclude),
     categories: Type.Optional(categories)
@@ -38,18 +56,27 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     title: 'RecommendationRequest',
     additionalProperties: false,
     description: 'Every field is optional; omit a field for its default (null is refused)',
-    examples: [{ userId: 'user-42', history: ex.history, k: 5 }]
+    examples: [{ userId: 'user-42', history: ex.history, k: 5 }, { userId: 'user-42', history: ex.history, k: 5, strategy: 'sample', temperature: 1, seed: 7 }]
   })
 
   const RecommendedItem = Type.Composite([CatalogueItem, Type.Object({
     rank: Type.Integer({ minimum: 1 }),
     score: Type.Number({ description: 'log-probability of the item under the policy (restricted to real items; exclusions and filters never renormalise it)' }),
-    probability: Type.Number({ description: 'exp(score)' })
+    probability: Type.Number({
+      description: 'beam: exp(score). sample: the probability that the sampler draws this item first: under the policy with the temperature ' +
+        'applied and restricted to the allowed items, level by level'
+    }),
+    propensity: Type.Optional(Type.Number({
+      description: 'sample only: the probability that this item was drawn at this rank given the items above it (Plackett-Luce), for off-policy evaluation'
+    }))
   })], { $id: 'RecommendedItem', title: 'RecommendedItem' })
 
   const Recommendation = Type.Object({
     recommendationId: Type.String({ format: 'uuid' }),
     model: Type.Object({ name: Type.String(), version: Type.String() }),
+    strategy: Type.Union([Type.Literal('beam'), Type.Literal('sample')]),
+    temperature: Type.Optional(Type.Number({ description: 'sample only' })),
+    seed: Type.Optional(Type.Integer({ description: 'sample only: send it back to draw the same items' })),
     historySource: Type.Union([Type.Literal('request'), Type.Literal('store'), Type.Literal('none')]),
     historyLength: Type.Integer({ description: 'Known history items the model conditioned on: the most recent, at most the model\'s maxHistory' }),
     historyReceived: Type.Integer({ description: 'History items received (from the request or the store), known or not' }),
@@ -62,6 +89,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     examples: [{
       recommendationId: '8ee5dc79-5446-4df9-9175-c409b667739c',
       model: { name: 'beauty-gflowgr', version: '0.1.0' },
+      strategy: 'beam',
       historySource: 'request',
       historyLength: ex.history.length,
       historyReceived: ex.history.length,
@@ -73,7 +101,10 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
 
   const UserRecommendationQuery = Type.Object({
     k: Type.Optional(k),
+    strategy: Type.Optional(strategy),
     beamWidth: Type.Optional(beamWidth),
+    temperature: Type.Optional(temperature),
+    seed: Type.Optional(seed),
     excludeSeen: Type.Optional(excludeSeen),
     exclude: Type.Optional(exclude),
     categories: Type.Optional(categories)

@@ -111,3 +111,50 @@ for (const model of ['beauty-gflowgr', 'ml1m-gflowgr']) {
     }
   })
 }
+
+test('strategy sample: k distinct allowed items with probabilities and propensities, reproducible by seed, on POST and GET alike', async (t) => {
+  const { app } = await build(t)
+  await app.inject({ method: 'PUT', url: '/v1/users/s1/history', payload: { events: HISTORY.map(itemId => ({ itemId })) } })
+  const post = async (payload: object) => await app.inject({ method: 'POST', url: '/v1/recommendations', payload })
+  const first = (await post({ userId: 's1', k: 8, strategy: 'sample', seed: 12345, temperature: 1.5 })).json()
+  assert.equal(first.strategy, 'sample')
+  assert.equal(first.seed, 12345)
+  assert.equal(first.temperature, 1.5)
+  assert.equal(first.items.length, 8)
+  assert.equal(new Set(first.items.map((i: { itemId: string }) => i.itemId)).size, 8)
+  assert.ok(first.items.every((i: { itemId: string }) => !HISTORY.includes(i.itemId)), 'excludeSeen holds for sampling too')
+  let taken = 0
+  for (const item of first.items) {
+    assert.ok(item.probability > 0 && item.probability <= 1)
+    assert.ok(Math.abs(item.propensity - item.probability / (1 - taken)) < 1e-9)
+    taken += item.probability
+  }
+  const again = (await post({ userId: 's1', k: 8, strategy: 'sample', seed: 12345, temperature: 1.5 })).json()
+  assert.deepEqual(again.items, first.items)
+  const viaGet = (await app.inject({ url: '/v1/users/s1/recommendations?k=8&strategy=sample&seed=12345&temperature=1.5' })).json()
+  assert.deepEqual(viaGet.items, first.items)
+  const unseeded = (await post({ userId: 's1', k: 8, strategy: 'sample' })).json()
+  assert.ok(Number.isInteger(unseeded.seed), 'a random seed is returned, so that the answer can be reproduced')
+  const replay = (await post({ userId: 's1', k: 8, strategy: 'sample', seed: unseeded.seed })).json()
+  assert.deepEqual(replay.items, unseeded.items)
+  const beam = (await post({ userId: 's1', k: 8 })).json()
+  assert.equal(beam.strategy, 'beam')
+  assert.equal(beam.seed, undefined)
+  assert.ok(beam.items.every((i: { propensity?: number }) => i.propensity === undefined))
+  const refused: Array<[object, string]> = [
+    [{ strategy: 'sample', beamWidth: 10 }, 'body.beamWidth'],
+    [{ temperature: 0.5 }, 'body.temperature'],
+    [{ seed: 3 }, 'body.seed'],
+    [{ strategy: 'sample', temperature: 0 }, 'body.temperature'],
+    [{ strategy: 'sample', temperature: 11 }, 'body.temperature'],
+    [{ strategy: 'sample', seed: -1 }, 'body.seed'],
+    [{ strategy: 'sample', seed: 2 ** 32 }, 'body.seed'],
+    [{ strategy: 'greedy' }, 'body.strategy']
+  ]
+  for (const [payload, field] of refused) {
+    const res = await post(payload)
+    assert.equal(res.statusCode, 400, JSON.stringify(payload))
+    assert.equal(res.json().details.field, field, JSON.stringify(payload))
+  }
+  assert.equal((await app.inject({ url: '/v1/users/s1/recommendations?strategy=sample&temperature=Infinity' })).json().details.field, 'query.temperature')
+})

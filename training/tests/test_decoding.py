@@ -119,3 +119,92 @@ def test_cached_decode_steps_match_teacher_forcing(setup):
         _, past = policy.decode_step(targets[:1, :2, 0], torch.tensor([[0, 1]]), past, kv[:, :, :1], bias[:1], torch.tensor(1))
         swapped, _ = policy.decode_step(targets[:1, [1, 0], 1], torch.tensor([[1, 0]]), past, kv[:, :, :1], bias[:1], torch.tensor(2))
         assert torch.allclose(swapped[0], expected[[1, 0], 2], atol=1e-5)
+
+
+# --- sampling: stochastic beam search (the reference of src/decoding/sampling.ts) ---
+
+from scipy.stats import chi2  # noqa: E402
+
+from gflowgr.decoding import conditional_gumbel, stochastic_beam_search  # noqa: E402
+
+
+def exact_q(policy, trie, history, user, temperature, excluded):
+    """q(item): the product over levels of softmax(logits / T) over the children with an allowed item below."""
+    tensors = trie.tensors()
+    item_tokens = build_item_tokens(CODES, policy.cfg)
+    hist = history_batch([history], item_tokens, policy.cfg.max_history)
+    kv, bias = policy.encode(hist, user_tokens([user], policy))
+    alive = tensors.alive_counts([excluded])[0]
+    q = np.zeros(len(CODES))
+    offsets = policy.cfg.level_offsets
+    for item, row in enumerate(CODES.tolist()):
+        if item in excluded:
+            continue
+        past, token, parent, node, prob = policy.empty_cache(1), torch.tensor([[1]]), torch.zeros(1, 1, dtype=torch.long), 0, 1.0
+        for level, code in enumerate(row):
+            logits, past = policy.decode_step(token, parent, past, kv, bias, torch.tensor(level))
+            children = tensors.child_table[node]
+            live = (children >= 0) & (alive[children.clamp(min=0)] > 0)
+            prob *= masked_log_softmax(logits[0, 0] / temperature, live)[code].exp().item()
+            node = children[code].item()
+            token, parent = torch.tensor([[code + offsets[level]]]), torch.zeros(1, 1, dtype=torch.long)
+        q[item] = prob
+    return q
+
+
+def chi_square(observed, expected):
+    """Pearson's statistic over bins (small expectations merged) and the 99.9% critical value."""
+    bins, o, e = [], 0.0, 0.0
+    for obs, exp in zip(observed, expected):
+        o, e = o + obs, e + exp
+        if e >= 10:
+            bins.append((o, e))
+            o, e = 0.0, 0.0
+    if e > 0:
+        bins[-1] = (bins[-1][0] + o, bins[-1][1] + e)
+    statistic = sum((ob - ex) ** 2 / ex for ob, ex in bins)
+    return statistic, chi2.ppf(0.999, len(bins) - 1)
+
+
+@pytest.fixture(scope="module")
+def spread():
+    """A small policy whose item probabilities are spread out (no item near 1), for sampling statistics."""
+    torch.manual_seed(1)
+    cfg = PolicyConfig(codebook_sizes=SIZES, user_buckets=5, max_history=4, d_model=16, n_heads=2,
+                       n_encoder_layers=1, n_decoder_layers=1, d_ff=32, dropout=0.0)
+    policy = Policy(cfg).eval()
+    trie = Trie(CODES, SIZES)
+    return policy, trie, trie.tensors(), build_item_tokens(CODES, cfg)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])
+def test_stochastic_beam_search_samples_exactly(spread, temperature):
+    policy, trie, tensors, item_tokens = spread
+    history, user, excluded = [1, 3], "u1", [4]
+    q = exact_q(policy, trie, history, user, temperature, excluded)
+    assert abs(q.sum() - 1) < 1e-5 and q[4] == 0
+    assert (q > 0.02).sum() >= 3, f"the test needs a spread distribution: {q.round(3)}"
+    n = 20_000
+    hist = history_batch([history] * n, item_tokens, policy.cfg.max_history)
+    generator = torch.Generator().manual_seed(20261130)
+    items, _, probs, props = stochastic_beam_search(policy, tensors, hist, user_tokens([user] * n, policy), k=3,
+                                                    temperature=temperature, generator=generator, excluded=[excluded] * n)
+    items = items.numpy()
+    assert (items >= 0).all() and (items != 4).all()
+    assert all(len(set(row)) == 3 for row in items.tolist())
+    first = np.bincount(items[:, 0], minlength=len(CODES))
+    statistic, critical = chi_square(first, q * n)
+    assert statistic < critical, f"first ranks: {statistic:.1f} >= {critical:.1f}"
+    pairs = np.zeros(len(CODES) ** 2)
+    np.add.at(pairs, items[:, 0] * len(CODES) + items[:, 1], 1)
+    expected = np.array([0 if i == j else q[i] * q[j] / (1 - q[i]) * n for i in range(len(CODES)) for j in range(len(CODES))])
+    statistic, critical = chi_square(pairs, expected)
+    assert statistic < critical, f"pairs: {statistic:.1f} >= {critical:.1f}"
+    assert np.allclose(probs.numpy(), q[items], atol=1e-5)
+    qi = q[items]
+    assert np.allclose(props.numpy(), qi / (1 - (np.cumsum(qi, 1) - qi)), atol=1e-5)
+
+
+def test_conditional_gumbel_keeps_the_maximum_at_the_parent():
+    values = conditional_gumbel(torch.tensor(0.2), torch.tensor([-1.0, 0.5, 2.0]), torch.tensor(2.0))
+    assert values[2].item() == pytest.approx(0.2) and values[0] < values[1] < values[2]

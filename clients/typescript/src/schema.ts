@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Recommend items for a history or a user
-         * @description Runs the policy with beam search constrained to real items. With a userId and no history, the stored history is used.
+         * @description Runs the policy constrained to real items: beam search (the k most probable), or sampling without replacement (strategy sample, with propensities for off-policy evaluation). With a userId and no history, the stored history is used.
          */
         post: {
             parameters: {
@@ -171,8 +171,14 @@ export interface paths {
                 query?: {
                     /** @description How many items to return */
                     k?: number;
+                    /** @description beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity */
+                    strategy?: "beam" | "sample";
                     /** @description Beam width of the constrained beam search (default 20); raised to k when smaller */
                     beamWidth?: number;
+                    /** @description sample only (default 1): each level's logits are divided by it (below 1: closer to the most probable items; above 1: more spread) */
+                    temperature?: number;
+                    /** @description sample only: the same request with the same seed draws the same items; without one, a random seed is used and returned */
+                    seed?: number;
                     /** @description Never recommend items of the history */
                     excludeSeen?: boolean;
                     /** @description Item ids never to recommend */
@@ -1706,8 +1712,17 @@ export interface components {
              * @default 10
              */
             k?: number;
+            /**
+             * @description beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity
+             * @default beam
+             */
+            strategy?: "beam" | "sample";
             /** @description Beam width of the constrained beam search (default 20); raised to k when smaller */
             beamWidth?: number;
+            /** @description sample only (default 1): each level's logits are divided by it (below 1: closer to the most probable items; above 1: more spread) */
+            temperature?: number;
+            /** @description sample only: the same request with the same seed draws the same items; without one, a random seed is used and returned */
+            seed?: number;
             /**
              * @description Never recommend items of the history
              * @default true
@@ -1729,8 +1744,10 @@ export interface components {
             rank: number;
             /** @description log-probability of the item under the policy (restricted to real items; exclusions and filters never renormalise it) */
             score: number;
-            /** @description exp(score) */
+            /** @description beam: exp(score). sample: the probability that the sampler draws this item first: under the policy with the temperature applied and restricted to the allowed items, level by level */
             probability: number;
+            /** @description sample only: the probability that this item was drawn at this rank given the items above it (Plackett-Luce), for off-policy evaluation */
+            propensity?: number;
         };
         /**
          * Recommendation
@@ -1740,6 +1757,7 @@ export interface components {
          *         "name": "beauty-gflowgr",
          *         "version": "0.1.0"
          *       },
+         *       "strategy": "beam",
          *       "historySource": "request",
          *       "historyLength": 3,
          *       "historyReceived": 3,
@@ -1796,6 +1814,11 @@ export interface components {
                 name: string;
                 version: string;
             };
+            strategy: "beam" | "sample";
+            /** @description sample only */
+            temperature?: number;
+            /** @description sample only: send it back to draw the same items */
+            seed?: number;
             historySource: "request" | "store" | "none";
             /** @description Known history items the model conditioned on: the most recent, at most the model's maxHistory */
             historyLength: number;
