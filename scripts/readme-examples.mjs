@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { openApp, root } from './app.mjs'
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const MARKER = /<!-- example: (GET|POST|PUT|DELETE) (\S+)(?: (.*?))? -->\n```json\n[\s\S]*?\n```/g
 
 /** The block shown for a response: deterministic fields only, at most two items. */
@@ -44,20 +44,12 @@ export function withErrorTable (readme, codes) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { buildApp } = await import(path.join(root, 'dist', 'src', 'app.js'))
-  const { loadConfig } = await import(path.join(root, 'dist', 'src', 'config.js'))
-  const { Metrics } = await import(path.join(root, 'dist', 'src', 'metrics.js'))
-  const { MemoryHistoryStore } = await import(path.join(root, 'dist', 'src', 'history', 'memory.js'))
-  const { Recommender, poolOptions } = await import(path.join(root, 'dist', 'src', 'model', 'recommender.js'))
-  const config = loadConfig({ MODEL_DIR: path.join(root, 'models', 'beauty-gflowgr'), WORKERS: '1' })
-  const recommender = await Recommender.load(config.modelDir, poolOptions(config))
-  const app = await buildApp({ config, recommender, store: new MemoryHistoryStore({ maxEvents: 200, ttlSeconds: 3600 }, 10), metrics: new Metrics() }, { logger: false })
+  const { app, close } = await openApp()
   const file = path.join(root, 'README.md')
   const { ERROR_CODES } = await import(path.join(root, 'dist', 'src', 'errors.js'))
   let readme = withErrorTable(readFileSync(file, 'utf8'), ERROR_CODES)
   for (const { block, expected } of await examples(app, readme)) readme = readme.replace(block, expected)
   writeFileSync(file, readme)
-  await app.close()
-  await recommender.close()
+  await close()
   console.log('README.md examples regenerated')
 }

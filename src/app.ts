@@ -15,6 +15,7 @@ import { apiSchemas } from './schemas/index.js'
 import type { App, Deps } from './routes/deps.js'
 import healthRoutes from './routes/health.js'
 import itemRoutes from './routes/items.js'
+import adminRoutes from './routes/admin.js'
 import modelRoutes from './routes/model.js'
 import recommendationRoutes from './routes/recommendations.js'
 import userRoutes from './routes/users.js'
@@ -61,8 +62,9 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     const body = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0
     if (body && encoding !== undefined && encoding !== 'identity') throw new AppError('unsupported_media_type', 'send the body uncompressed (no Content-Encoding)')
   })
-  const catalogue = deps.recommender.catalogue
-  const schemas = apiSchemas(config, deps.recommender.manifest, {
+  const { recommender } = deps.registry.get() // the default model gives the documented examples
+  const catalogue = recommender.catalogue
+  const schemas = apiSchemas(config, recommender.manifest, deps.registry.names, {
     history: catalogue.items.slice(0, 3).map(i => i.itemId),
     items: catalogue.items.slice(3, 5)
   })
@@ -88,7 +90,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
       info: {
         title: 'GFlowGR recommender',
         version: '1.0.0',
-        description: `Generative recommendations from a GFlowGR policy (model ${deps.recommender.manifest.name} ${deps.recommender.manifest.version}). ` +
+        description: `Generative recommendations from GFlowGR policies (models ${deps.registry.names.join(', ')}; default ${recommender.manifest.name} ${recommender.manifest.version} at start-up). ` +
           'Every response with status >= 400 has the body { code, message, requestId, details? } (schema Error).'
       },
       // relative to where the document is served (/docs/json, /openapi.json): "Try it out" then works behind a path prefix
@@ -97,10 +99,11 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
         { name: 'recommendations', description: 'Top-k items from the policy' },
         { name: 'users', description: 'Stored interaction histories' },
         { name: 'items', description: 'The catalogue' },
-        { name: 'model', description: 'The served model' },
+        { name: 'model', description: 'The served models' },
+        { name: 'admin', description: 'Operations: model reloads and event export (ADMIN_API_KEYS)' },
         { name: 'health', description: 'Probes and metrics' }
       ],
-      components: keys
+      components: keys || config.adminApiKeys.length > 0
         ? { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' }, bearer: { type: 'http', scheme: 'bearer' } } }
         : {},
       security: keys ? [{ apiKey: [] }, { bearer: [] }] : []
@@ -133,6 +136,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     await userRoutes(scoped, routeDeps)
     await itemRoutes(scoped, routeDeps)
     await modelRoutes(scoped, routeDeps)
+    await adminRoutes(scoped, routeDeps)
   }, { prefix: '/v1' })
   await healthRoutes(app as unknown as App, { ...deps, lifecycle, schemas })
   return app as unknown as App

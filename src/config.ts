@@ -11,6 +11,10 @@ export interface Config {
   host: string
   port: number
   modelDir: string
+  /** The served models, the first being the default; name null: the manifest's (MODEL_DIR alone). */
+  models: Array<{ name: string | null, dir: string }>
+  /** Shares of the users per model for A/B tests (empty: no split). */
+  modelSplit: Array<{ name: string, weight: number }>
   logLevel: string
   redis: RedisTarget | null
   /** Replicas that must acknowledge an event write (Redis WAIT) before it is answered 200; 0 = do not wait. */
@@ -32,6 +36,7 @@ export interface Config {
   bodyLimitBytes: number
   requestTimeoutMs: number
   apiKeys: string[]
+  adminApiKeys: string[]
   protectDocs: boolean
   protectMetrics: boolean
   rateLimitMax: number
@@ -129,15 +134,52 @@ function redisTarget (env: Env): RedisTarget | null {
   return { mode: 'single', url }
 }
 
+const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+/** MODELS=name=dir,name=dir (several models, the first the default), else MODEL_DIR (one). */
+function models (env: Env): Array<{ name: string | null, dir: string }> {
+  const entries = list(env, 'MODELS')
+  if (entries.length === 0) return [{ name: null, dir: path.resolve(env.MODEL_DIR ?? 'models/beauty-gflowgr') }]
+  if (env.MODEL_DIR !== undefined && env.MODEL_DIR !== '') throw new ConfigError('set MODELS or MODEL_DIR, not both')
+  const out = entries.map(entry => {
+    const at = entry.indexOf('=')
+    const name = entry.slice(0, at).trim()
+    const dir = entry.slice(at + 1).trim()
+    if (at < 0 || !MODEL_NAME.test(name) || dir === '') throw new ConfigError(`MODELS: "${entry}" must be name=directory, the name in lower case letters, digits, ., _ or -`)
+    return { name, dir: path.resolve(dir) }
+  })
+  const duplicate = out.find((m, i) => out.findIndex(o => o.name === m.name) !== i)
+  if (duplicate !== undefined) throw new ConfigError(`MODELS: the name "${duplicate.name}" is given twice`)
+  return out
+}
+
+/** MODEL_SPLIT=name:weight,name:weight: users split between models by a stable hash, in proportion to the weights. */
+function modelSplit (env: Env, names: Array<string | null>): Array<{ name: string, weight: number }> {
+  return list(env, 'MODEL_SPLIT').map(entry => {
+    const match = /^([^:]+):(\d{1,6})$/.exec(entry)
+    if (match === null) throw new ConfigError(`MODEL_SPLIT: "${entry}" must be name:weight with an integer weight`)
+    if (names[0] !== null && !names.includes(match[1])) throw new ConfigError(`MODEL_SPLIT: "${match[1]}" is not one of MODELS (${names.join(', ')})`)
+    return { name: match[1], weight: Number(match[2]) }
+  })
+}
+
+function keys (env: Env, name: string): string[] {
+  const values = list(env, name)
+  if (values.some(k => k.length < 16)) throw new ConfigError(`${name}: every key must be at least 16 characters long`)
+  if (values.some(k => !/^[\x21-\x7e]+$/.test(k))) throw new ConfigError(`${name}: keys may only contain printable ASCII characters without spaces`)
+  return values
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export function loadConfig (env: Env = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
   const redis = redisTarget(env)
-  const apiKeys = list(env, 'API_KEYS')
-  if (apiKeys.some(k => k.length < 16)) throw new ConfigError('API_KEYS: every key must be at least 16 characters long')
-  if (apiKeys.some(k => !/^[\x21-\x7e]+$/.test(k))) throw new ConfigError('API_KEYS: keys may only contain printable ASCII characters without spaces')
+  const apiKeys = keys(env, 'API_KEYS')
+  const adminApiKeys = keys(env, 'ADMIN_API_KEYS')
+  if (adminApiKeys.some(k => apiKeys.includes(k))) throw new ConfigError('ADMIN_API_KEYS must differ from API_KEYS')
+  const served = models(env)
   const maxHistoryItems = integer(env, 'MAX_HISTORY_ITEMS', 500, 1, 100_000)
   const maxIdLength = integer(env, 'MAX_ID_LENGTH', 128, 1, 1024)
   const needed = largestValidBody(maxHistoryItems, maxIdLength)
@@ -152,7 +194,9 @@ export function loadConfig (env: Env = process.env): Config {
   return {
     host: env.HOST ?? '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
-    modelDir: path.resolve(env.MODEL_DIR ?? 'models/beauty-gflowgr'),
+    modelDir: served[0].dir,
+    models: served,
+    modelSplit: modelSplit(env, served.map(m => m.name)),
     logLevel,
     redis,
     redisWaitReplicas: integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16),
@@ -173,6 +217,7 @@ export function loadConfig (env: Env = process.env): Config {
     bodyLimitBytes,
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, MAX_TIMER_MS),
     apiKeys,
+    adminApiKeys,
     protectDocs: boolean(env, 'PROTECT_DOCS', false),
     protectMetrics: boolean(env, 'PROTECT_METRICS', false),
     rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 0, 0),

@@ -1,7 +1,7 @@
 // Test helpers: the fixture model exported by our own trainer (training/configs/smoke.toml), an app
 // built around it (tests use inject), and a real redis-server on a free port.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -17,30 +17,33 @@ import { createRedisClient } from '../src/history/redis-client.js'
 import { Lifecycle } from '../src/http/lifecycle.js'
 import { Metrics } from '../src/metrics.js'
 import { Recommender, poolOptions } from '../src/model/recommender.js'
+import { ModelRegistry } from '../src/model/registry.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURE_MODEL = path.join(root, 'test', 'fixtures', 'model-smoke')
 export const SHIPPED_MODELS = path.join(root, 'models')
 
 export function testConfig (env: Record<string, string> = {}): Config {
-  return loadConfig({ MODEL_DIR: FIXTURE_MODEL, WORKERS: '1', LOG_LEVEL: 'silent', ...env })
+  return loadConfig({ ...(env.MODELS === undefined && { MODEL_DIR: FIXTURE_MODEL }), WORKERS: '1', LOG_LEVEL: 'silent', ...env })
 }
 
 export async function loadRecommender (config: Config, modelDir = config.modelDir): Promise<Recommender> {
   return await Recommender.load(modelDir, poolOptions(config))
 }
 
+/** The app on the configured models (the fixture by default), an in-memory store unless one is given; closed after the test. */
 export async function build (t: TestContext, env: Record<string, string> = {}, store?: HistoryStore) {
   const config = testConfig(env)
-  const recommender = await loadRecommender(config)
+  const metrics = new Metrics()
+  const registry = await ModelRegistry.open(config.models, config.modelSplit, async (dir, name) => await Recommender.load(dir, poolOptions(config, metrics, undefined, name)))
   const historyStore = store ?? new MemoryHistoryStore({ maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }, 1000)
   const lifecycle = new Lifecycle()
-  const app = await buildApp({ config, recommender, store: historyStore, metrics: new Metrics(), lifecycle }, { logger: false })
+  const app = await buildApp({ config, registry, store: historyStore, metrics, lifecycle }, { logger: false })
   t.after(async () => {
     await app.close()
-    await recommender.close()
+    await registry.close()
   })
-  return { app, recommender, config, store: historyStore, lifecycle }
+  return { app, registry, recommender: registry.get().recommender, config, store: historyStore, lifecycle, metrics }
 }
 
 export async function freePort (): Promise<number> {
@@ -214,4 +217,16 @@ export async function connectRedisStore (url: string, limits = { maxEvents: 50, 
   store.client.on('error', () => {})
   await store.connect()
   return store
+}
+
+/** A copy of the fixture model that a test may change (version, files) before reloading it. */
+export function modelCopy (): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'model-copy-'))
+  cpSync(FIXTURE_MODEL, dir, { recursive: true })
+  return dir
+}
+
+export function setVersion (dir: string, version: string): void {
+  const file = path.join(dir, 'manifest.json')
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version }))
 }

@@ -60,6 +60,13 @@ export class MemoryHistoryStore implements HistoryStore {
     return this.live(userId) !== undefined && this.users.delete(userId)
   }
 
+  async * scan (): AsyncGenerator<{ userId: string, events: HistoryEvent[] }> {
+    for (const userId of [...this.users.keys()]) {
+      const events = await this.get(userId)
+      if (events.length > 0) yield { userId, events }
+    }
+  }
+
   async ping (): Promise<void> {}
   async close (): Promise<void> { this.users.clear() }
 }

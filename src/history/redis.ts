@@ -47,6 +47,10 @@ export function hashTag (userId: string): string {
   return userId.replaceAll('%', '%25').replaceAll('{', '%7B').replaceAll('}', '%7D')
 }
 
+function fromHashTag (tag: string): string {
+  return tag.replaceAll('%7D', '}').replaceAll('%7B', '{').replaceAll('%25', '%')
+}
+
 export interface Durability { waitReplicas: number, waitTimeoutMs: number }
 
 type Step = [Error | null, unknown]
@@ -104,6 +108,24 @@ export class RedisHistoryStore implements HistoryStore {
 
   async delete (userId: string): Promise<boolean> {
     return (await this.client.del(...this.keys(userId))) > 0
+  }
+
+  /** SCAN (never KEYS) over every master: a few hundred keys at a time, one user's list at a time. */
+  async * scan (): AsyncGenerator<{ userId: string, events: HistoryEvent[] }> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    const pattern = `${this.prefix}history:{*}`
+    for (const node of nodes) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+        cursor = next
+        for (const key of keys) {
+          const userId = fromHashTag(key.slice(`${this.prefix}history:{`.length, -1))
+          const events = await this.get(userId)
+          if (events.length > 0) yield { userId, events }
+        }
+      } while (cursor !== '0')
+    }
   }
 
   async ping (): Promise<void> { await this.client.ping() }

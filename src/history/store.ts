@@ -17,6 +17,8 @@ export interface HistoryStore {
   replace: (userId: string, events: HistoryEvent[]) => Promise<number>
   /** true when there was a history to delete. */
   delete: (userId: string) => Promise<boolean>
+  /** Every stored user's events, a user at a time (bounded memory, never blocking the store). */
+  scan: () => AsyncGenerator<{ userId: string, events: HistoryEvent[] }>
   ping: () => Promise<void>
   close: () => Promise<void>
 }

@@ -4,6 +4,9 @@
 // /metrics are 'docs' and 'metrics' (public unless PROTECT_DOCS / PROTECT_METRICS). A request that
 // matches no route needs a key too (fail closed).
 //
+// Routes under /v1/admin need 'admin': a key of ADMIN_API_KEYS (never one of API_KEYS). With API_KEYS set
+// and no ADMIN_API_KEYS, they are off (403); with no keys at all (development), they are open like the rest.
+//
 // The rate limit (@fastify/rate-limit) keys on the authenticated identity: the key (by its hash), or the
 // client IP when API keys are off. Failed authentications are limited per client IP, so keys cannot be
 // guessed at speed. A 429 says in Retry-After how many seconds remain in the window. Counters live in
@@ -13,9 +16,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { Config } from '../config.js'
-import { errors } from '../errors.js'
+import { AppError, errors } from '../errors.js'
 
-export type AuthRequirement = 'api' | 'public' | 'docs' | 'metrics'
+export type AuthRequirement = 'api' | 'admin' | 'public' | 'docs' | 'metrics'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -40,8 +43,10 @@ export function presentedKey (request: FastifyRequest): string | undefined {
 }
 
 export const authPlugin = fp(async function authPlugin (app: FastifyInstance, { config }: { config: Config }) {
-  const keys = config.apiKeys.map(key => ({ digest: digest(key), identity: `key:${digest(key).toString('hex').slice(0, 12)}` }))
-  const protect = { api: true, public: false, docs: config.protectDocs, metrics: config.protectMetrics }
+  const toKeys = (list: string[]) => list.map(key => ({ digest: digest(key), identity: `key:${digest(key).toString('hex').slice(0, 12)}` }))
+  const apiKeys = toKeys(config.apiKeys)
+  const adminKeys = toKeys(config.adminApiKeys)
+  const protect = { api: true, admin: true, public: false, docs: config.protectDocs, metrics: config.protectMetrics }
 
   await app.register(rateLimit, {
     global: false,
@@ -62,6 +67,8 @@ export const authPlugin = fp(async function authPlugin (app: FastifyInstance, { 
     const needs: AuthRequirement = request.method === 'OPTIONS' ? 'public' : request.routeOptions.config?.auth ?? 'api'
     request.identity = `ip:${request.ip}`
     if (!protect[needs]) return
+    if (needs === 'admin' && adminKeys.length === 0 && apiKeys.length > 0) throw new AppError('forbidden', 'admin routes are off: set ADMIN_API_KEYS to use them')
+    const keys = needs === 'admin' ? adminKeys : apiKeys
     if (keys.length > 0) {
       const given = presentedKey(request)
       const match = given === undefined ? undefined : keys.find(k => timingSafeEqual(k.digest, digest(given)))

@@ -16,6 +16,13 @@ import type { Metrics } from '../metrics.js'
 import type { ErrorBody } from '../schemas/common.js'
 import { ClientGoneError } from '../model/worker-pool.js'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The model that answered, name@version, for the access log. */
+    served?: string
+  }
+}
+
 /** Maps anything thrown while serving a request to the service's error family. */
 export function toHttpError (error: FastifyError | AppError | Error, bodyLimit = 0): AppError {
   if (error instanceof AppError) return error
@@ -87,7 +94,9 @@ export const errorPlugin = fp(async function errorPlugin (app: FastifyInstance, 
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
     if (reply.statusCode === 503 || reply.statusCode === 429) return // sampled above
-    request.log.info({ method: request.method, route, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed')
+    request.log.info({
+      method: request.method, route, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 100) / 100, ...(request.served !== undefined && { model: request.served })
+    }, 'request completed')
   })
 }, { name: 'errors' })
 

@@ -67,6 +67,16 @@ function checkFile (dir: string, entry: { file: string, sha256: string }, what: 
   return file
 }
 
+/** The model's own name (manifest.json's name), read without loading or checking anything else; null when unreadable. */
+export function manifestName (dir: string): string | null {
+  try {
+    const name = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')).name
+    return typeof name === 'string' ? name : null
+  } catch {
+    return null
+  }
+}
+
 export interface ModelFiles { manifest: Manifest, encoder: string, decoder: string, catalogue: string, parity: string }
 
 export function loadManifest (dir: string): ModelFiles {

@@ -1,7 +1,7 @@
 // The loaded model: manifest, catalogue, trie and the inference pool, behind one `recommend` call.
 import { randomInt } from 'node:crypto'
 import { Catalogue } from './catalogue.js'
-import { loadManifest, policyDims, tokenLayout, type Manifest } from './manifest.js'
+import { loadManifest, policyDims, tokenLayout, type Manifest, type ModelFiles } from './manifest.js'
 import { userToken } from './user-hash.js'
 import { WorkerPool, type PoolOptions } from './worker-pool.js'
 import { Trie } from '../decoding/trie.js'
@@ -10,7 +10,7 @@ import type { Config } from '../config.js'
 import type { Metrics } from '../metrics.js'
 
 /** The inference pool's options from the configuration, reporting to the metrics and the log. */
-export function poolOptions (config: Config, metrics?: Metrics, log?: { error: (fields: object, message: string) => void }) {
+export function poolOptions (config: Config, metrics?: Metrics, log?: { error: (fields: object, message: string) => void }, model = '') {
   return {
     size: config.workers,
     maxBatchSize: config.maxBatchSize,
@@ -18,9 +18,9 @@ export function poolOptions (config: Config, metrics?: Metrics, log?: { error: (
     maxQueueWaitMs: config.maxQueueWaitMs,
     timeoutMs: config.inferenceTimeoutMs,
     threads: config.threadsPerWorker,
-    onBatch: (size: number, ms: number) => { metrics?.batchSize.observe(size); metrics?.inferenceDuration.observe(ms / 1000) },
-    onError: (error: Error) => { metrics?.inferenceErrors.inc(); log?.error({ err: error }, 'inference error') },
-    onDrop: (reason: 'overloaded' | 'timeout' | 'client_gone') => { metrics?.inferenceDropped.inc({ reason }) }
+    onBatch: (size: number, ms: number) => { metrics?.batchSize.observe({ model }, size); metrics?.inferenceDuration.observe({ model }, ms / 1000) },
+    onError: (error: Error) => { metrics?.inferenceErrors.inc({ model }); log?.error({ err: error, model }, 'inference error') },
+    onDrop: (reason: 'overloaded' | 'timeout' | 'client_gone') => { metrics?.inferenceDropped.inc({ model, reason }) }
   }
 }
 
@@ -45,7 +45,8 @@ export interface Recommendation { itemIndex: number, score: number, probability?
 export interface RecommendOutput { items: Recommendation[], unknownItemIds: string[], unknownCategories: string[], historyUsed: number, seed?: number }
 
 export class Recommender {
-  private constructor (readonly manifest: Manifest, readonly catalogue: Catalogue, readonly trie: Trie, private readonly pool: WorkerPool) {}
+  private constructor (readonly manifest: Manifest, readonly files: ModelFiles, readonly catalogue: Catalogue, readonly trie: Trie,
+    private readonly pool: WorkerPool) {}
 
   static async load (modelDir: string, { threads, ...pool }: Omit<PoolOptions, 'init'> & { threads: number }): Promise<Recommender> {
     const files = loadManifest(modelDir)
@@ -65,7 +66,7 @@ export class Recommender {
       }
     })
     await workers.start()
-    const recommender = new Recommender(m, catalogue, trie, workers)
+    const recommender = new Recommender(m, files, catalogue, trie, workers)
     // one full batch per worker: onnxruntime's first runs are slow, and admission control needs a measured cost
     await workers.warmUp({
       history: new Int32Array(), userToken: userToken(undefined, m.tokens.userOffset, m.tokens.userBuckets), strategy: 'beam',
@@ -81,7 +82,8 @@ export class Recommender {
   get readyWorkers (): number { return this.pool.readyWorkers }
   get idle (): boolean { return this.pool.idle }
 
-  async recommend (input: RecommendInput): Promise<RecommendOutput> {
+  /** options.admission false: skip admission control (the service's own checks, e.g. parity before a swap). */
+  async recommend (input: RecommendInput, options: { admission?: boolean } = {}): Promise<RecommendOutput> {
     const unknownItemIds: string[] = []
     const history: number[] = []
     for (const id of input.history) {
@@ -112,7 +114,7 @@ export class Recommender {
       seed,
       exclude: Int32Array.from(exclude),
       allow
-    }, input.signal)
+    }, input.signal, options.admission ?? true)
     return {
       ...(sample && { seed }),
       items: result.items.map((itemIndex, i) => ({

@@ -202,9 +202,9 @@ export class WorkerPool {
    * with 503 inference_timeout when it is not answered within timeoutMs (queued or computing), and with
    * ClientGoneError when `signal` aborts before its batch starts.
    */
-  async infer (request: DecodeRequest, signal?: AbortSignal): Promise<DecodeResult> {
+  async infer (request: DecodeRequest, signal?: AbortSignal, admission = true): Promise<DecodeResult> {
     if (signal?.aborted === true) throw new ClientGoneError()
-    const refused = this.refusal()
+    const refused = admission ? this.refusal() : this.closing ? errors.shuttingDown() : null
     if (refused !== null) throw refused
     return await new Promise<DecodeResult>((resolve, reject) => {
       const pending: Pending = { request, resolve, reject, deadline: Date.now() + this.options.timeoutMs, settled: false, signal }

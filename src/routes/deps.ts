@@ -4,11 +4,11 @@ import type { Config } from '../config.js'
 import type { HistoryStore } from '../history/store.js'
 import type { Lifecycle } from '../http/lifecycle.js'
 import type { Metrics } from '../metrics.js'
-import type { Recommender } from '../model/recommender.js'
+import type { ModelRegistry } from '../model/registry.js'
 import type { ApiSchemas } from '../schemas/index.js'
 import { errors } from '../errors.js'
 
-export interface Deps { config: Config, recommender: Recommender, store: HistoryStore, metrics: Metrics, lifecycle?: Lifecycle }
+export interface Deps { config: Config, registry: ModelRegistry, store: HistoryStore, metrics: Metrics, lifecycle?: Lifecycle }
 
 /** What route modules get: the app's dependencies and its named schemas. */
 export interface RouteDeps extends Deps { lifecycle: Lifecycle, schemas: ApiSchemas }

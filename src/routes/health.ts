@@ -39,13 +39,14 @@ export default async function healthRoutes (app: App, deps: RouteDeps): Promise<
       response: { 200: health('Ready to serve'), ...errorResponses('readiness') }
     }
   }, async () => {
-    const checks: Record<string, string> = {
-      model: `${deps.recommender.manifest.name}@${deps.recommender.manifest.version}`,
-      workers: `${deps.recommender.readyWorkers}/${deps.config.workers}`
+    const checks: Record<string, string> = {}
+    for (const { name, recommender } of deps.registry.all) {
+      checks[`model:${name}`] = `${recommender.manifest.version}, workers ${recommender.readyWorkers}/${deps.config.workers}`
     }
     checks.historyStore = `${deps.store.kind}: ${await storeStatus(deps)}`
     if (deps.lifecycle.draining) throw new AppError('not_ready', 'the instance is draining', { status: 'draining', checks })
-    if (deps.recommender.readyWorkers === 0) throw new AppError('not_ready', 'no inference worker is up', { status: 'not_ready', checks })
+    const down = deps.registry.all.filter(e => e.recommender.readyWorkers === 0).map(e => e.name)
+    if (down.length > 0) throw new AppError('not_ready', `no inference worker is up for ${down.join(', ')}`, { status: 'not_ready', checks })
     return { status: 'ready', checks }
   })
 
@@ -61,7 +62,7 @@ export default async function healthRoutes (app: App, deps: RouteDeps): Promise<
       }
     }
   }, async (_request, reply) => {
-    deps.metrics.queueDepth.set(deps.recommender.queueDepth)
+    for (const { name, recommender } of deps.registry.all) deps.metrics.queueDepth.set({ model: name }, recommender.queueDepth)
     return await reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
   })
 }

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import { errors } from '../errors.js'
-import { TEXT_PATTERN, errorResponses, ids, ref } from '../schemas/common.js'
+import { MODEL_NAME, TEXT_PATTERN, errorResponses, ids, ref } from '../schemas/common.js'
 import type { App, RouteDeps } from './deps.js'
 
 export default async function itemRoutes (app: App, deps: RouteDeps): Promise<void> {
   const { ItemId } = ids(deps.config.maxIdLength, deps.schemas.examples.items[0]?.itemId)
-  const catalogue = deps.recommender.catalogue
+  const Model = Type.Optional(Type.String({ ...MODEL_NAME, description: 'The model whose catalogue to read; default: the default model', example: deps.registry.defaultName }))
   const { CatalogueItem, examples } = deps.schemas
   const example = examples.items[0]
 
@@ -14,10 +14,11 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
       tags: ['items'],
       summary: 'Look up one item of the catalogue',
       params: Type.Object({ itemId: ItemId }),
+      querystring: Type.Object({ model: Model }, { additionalProperties: false }),
       response: { 200: ref(CatalogueItem, { description: 'The item' }), ...errorResponses() }
     }
   }, async (request) => {
-    const item = catalogue.get(request.params.itemId)
+    const item = deps.registry.get(request.query.model).recommender.catalogue.get(request.params.itemId)
     if (item === undefined) throw errors.notFound('item', request.params.itemId)
     return item
   })
@@ -28,17 +29,19 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
       summary: 'Search the catalogue (every word must occur in the id, title, brand or categories)',
       querystring: Type.Object({
         q: Type.Optional(Type.String({ maxLength: 200, default: '', ...TEXT_PATTERN, description: 'Words to look for, case-insensitive; empty lists the catalogue' })),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'At most this many items' }))
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'At most this many items' })),
+        model: Model
       }, { additionalProperties: false }),
       response: {
         200: Type.Object({
           items: Type.Array(ref(CatalogueItem)),
           total: Type.Integer({ description: 'Items in the catalogue' })
-        }, { description: 'Matching items, in catalogue order', examples: [{ items: [example], total: catalogue.size }] }),
+        }, { description: 'Matching items, in catalogue order', examples: [{ items: [example], total: deps.registry.get().recommender.catalogue.size }] }),
         ...errorResponses()
       }
     }
   }, async (request) => {
+    const catalogue = deps.registry.get(request.query.model).recommender.catalogue
     return { items: catalogue.search(request.query.q ?? '', request.query.limit ?? 20), total: catalogue.size }
   })
 }

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { errors } from '../errors.js'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyRequest } from 'fastify'
+import type { ModelEntry } from '../model/registry.js'
 import { BODY_ERRORS, errorResponses, ref } from '../schemas/common.js'
 import type { RecommendInput } from '../model/recommender.js'
 import { clientGone, useStore, type App, type RouteDeps } from './deps.js'
 
 /** POST /v1/recommendations and GET /v1/users/{userId}/recommendations: one behaviour, two ways to ask. */
 export default async function recommendationRoutes (app: App, deps: RouteDeps): Promise<void> {
-  const { recommender } = deps
-  const m = recommender.manifest
+  const { registry } = deps
   const s = deps.schemas.recommendations
 
   /** A filter of categories the catalogue does not have at all would match nothing: 400, naming the field. */
-  function checkCategories (categories: string[] | undefined, field: string): void {
-    if (categories === undefined || categories.length === 0 || categories.some(c => recommender.catalogue.hasCategory(c))) return
+  function checkCategories (entry: ModelEntry, categories: string[] | undefined, field: string): void {
+    if (categories === undefined || categories.length === 0 || categories.some(c => entry.recommender.catalogue.hasCategory(c))) return
     throw errors.validation(field, `${field}: no item of the catalogue is in the categories ${JSON.stringify(categories)}`)
   }
 
@@ -25,7 +25,10 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     }
   }
 
-  async function respond (input: Omit<RecommendInput, 'history'> & { history?: string[] }, log: FastifyBaseLogger) {
+  async function respond (entry: ModelEntry, input: Omit<RecommendInput, 'history'> & { history?: string[] }, request: FastifyRequest) {
+    const { recommender } = entry
+    const m = recommender.manifest
+    const log = request.log
     let history = input.history
     let historySource: 'request' | 'store' | 'none' = 'request'
     if (history === undefined) {
@@ -40,9 +43,11 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     }
     const result = await recommender.recommend({ ...input, history })
     const sample = input.strategy === 'sample'
+    request.served = `${entry.name}@${m.version}`
+    deps.metrics.recommendations.inc({ model: entry.name, version: m.version, strategy: sample ? 'sample' : 'beam' })
     return {
       recommendationId: randomUUID(),
-      model: { name: m.name, version: m.version },
+      model: { name: entry.name, version: m.version },
       strategy: sample ? 'sample' as const : 'beam' as const,
       ...(sample && { temperature: input.temperature ?? 1, seed: result.seed }),
       historySource,
@@ -60,10 +65,11 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     }
   }
 
-  // under overload, refuse before reading and validating the body: a refusal must cost next to nothing
+  // under overload, refuse before reading and validating the body, when every model would refuse (the body
+  // names the model): a refusal must cost next to nothing
   const refuseEarly = async (): Promise<void> => {
-    const refused = recommender.refusal()
-    if (refused !== null) throw refused
+    const refusals = registry.all.map(e => e.recommender.refusal())
+    if (refusals.every(r => r !== null)) throw refusals[0]
   }
 
   app.post('/recommendations', {
@@ -79,21 +85,22 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     }
   }, async (request, reply) => {
     const b = request.body
-    checkCategories(b.categories, 'body.categories')
+    const entry = registry.choose(b.model, b.userId)
+    checkCategories(entry, b.categories, 'body.categories')
     checkStrategy(b, 'body')
-    return await respond({
+    return await respond(entry, {
       userId: b.userId,
       history: b.history,
       k: b.k ?? 10,
       strategy: b.strategy,
-      beamWidth: b.beamWidth ?? m.decoding.defaultBeamWidth,
+      beamWidth: b.beamWidth ?? entry.recommender.manifest.decoding.defaultBeamWidth,
       temperature: b.temperature,
       seed: b.seed,
       excludeSeen: b.excludeSeen ?? true,
       exclude: b.exclude ?? [],
       categories: b.categories,
       signal: clientGone(reply.raw)
-    }, request.log)
+    }, request)
   })
 
   app.get('/users/:userId/recommendations', {
@@ -109,19 +116,20 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
     }
   }, async (request, reply) => {
     const q = request.query
-    checkCategories(q.categories, 'query.categories')
+    const entry = registry.choose(q.model, request.params.userId)
+    checkCategories(entry, q.categories, 'query.categories')
     checkStrategy(q, 'query')
-    return await respond({
+    return await respond(entry, {
       userId: request.params.userId,
       k: q.k ?? 10,
       strategy: q.strategy,
-      beamWidth: q.beamWidth ?? m.decoding.defaultBeamWidth,
+      beamWidth: q.beamWidth ?? entry.recommender.manifest.decoding.defaultBeamWidth,
       temperature: q.temperature,
       seed: q.seed,
       excludeSeen: q.excludeSeen ?? true,
       exclude: q.exclude ?? [],
       categories: q.categories,
       signal: clientGone(reply.raw)
-    }, request.log)
+    }, request)
   })
 }

@@ -13,8 +13,11 @@ function toEvent (e: EventInput): HistoryEvent & { eventId: string } {
 
 export default async function userRoutes (app: App, deps: RouteDeps): Promise<void> {
   const s = deps.schemas.users
-  const catalogue = deps.recommender.catalogue
-  const unknown = (events: EventInput[]) => [...new Set(events.map(e => e.itemId).filter(id => catalogue.indexOf(id) === undefined))]
+  // unknown to the default model (with several models, an item may be known to one and not another)
+  const unknown = (events: EventInput[]) => {
+    const catalogue = deps.registry.get().recommender.catalogue
+    return [...new Set(events.map(e => e.itemId).filter(id => catalogue.indexOf(id) === undefined))]
+  }
 
   app.post('/users/:userId/events', {
     config: { userData: true },

@@ -35,6 +35,7 @@ export const BODY_ERRORS = [413, 415]
 
 // . and .. are refused too: clients normalise them away in a URL path, so such a user could not be reached
 export const ID_PATTERN = pattern('^(?!\\.\\.?$)[^\\s\\p{Cc}\\p{Cf}\\p{Cs}]+$', 'must not contain whitespace, control characters or invisible formatting characters, and must not be . or ..')
+export const MODEL_NAME = pattern('^[a-z0-9][a-z0-9._-]{0,63}$', 'must be a model name: lower case letters, digits, ., _ or -')
 export const TEXT_PATTERN = pattern('^[^\\p{Cc}\\p{Cs}]*$', 'must not contain control characters')
 
 export function ids (maxIdLength: number, exampleItemId = 'B004756YJA') {

@@ -9,8 +9,8 @@ import { modelSchemas } from './model.js'
 import { recommendationSchemas, type Examples } from './recommendations.js'
 import { userSchemas } from './users.js'
 
-export function apiSchemas (config: Config, manifest: Manifest, examples: Examples) {
-  const recommendations = recommendationSchemas(config, manifest.decoding.defaultBeamWidth, examples)
+export function apiSchemas (config: Config, manifest: Manifest, modelNames: string[], examples: Examples) {
+  const recommendations = recommendationSchemas(config, manifest.decoding.defaultBeamWidth, modelNames, examples)
   const users = userSchemas(config, examples)
   const model = modelSchemas(manifest)
   const health = healthSchemas()
@@ -19,7 +19,7 @@ export function apiSchemas (config: Config, manifest: Manifest, examples: Exampl
     ErrorResponse, CatalogueItem,
     recommendations.RecommendationRequest, recommendations.RecommendedItem, recommendations.Recommendation,
     users.EventInput, users.Event, users.EventsRequest, users.HistoryRequest, users.EventsResponse, users.History,
-    model.ModelInfo, health.Health
+    model.ModelInfo, model.ModelList, health.Health
   ]
   return { CatalogueItem, recommendations, users, model, health, examples, named }
 }

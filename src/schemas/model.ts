@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import type { Manifest } from '../model/manifest.js'
 
-/** What GET /v1/model answers for a manifest. */
-export function modelInfo (m: Manifest) {
+/** What GET /v1/models/{name} answers for a manifest (served as `name`). */
+export function modelInfo (m: Manifest, name = m.name) {
   return {
-    name: m.name,
+    name,
     version: m.version,
     formatVersion: m.formatVersion,
     createdAt: m.createdAt,
@@ -18,9 +18,8 @@ export function modelInfo (m: Manifest) {
 }
 
 export function modelSchemas (m: Manifest) {
-  return {
-    ModelInfo: Type.Object({
-      name: Type.String(),
+  const ModelInfo = Type.Object({
+      name: Type.String({ description: 'The name it is served under (MODELS), else the manifest\'s' }),
       version: Type.String(),
       formatVersion: Type.Integer(),
       createdAt: Type.String(),
@@ -29,7 +28,13 @@ export function modelSchemas (m: Manifest) {
       items: Type.Integer(),
       maxHistory: Type.Integer({ description: 'History items the model reads (the most recent)' }),
       defaultBeamWidth: Type.Integer(),
-      metrics: Type.Record(Type.String(), Type.Unknown(), { description: 'Evaluation metrics from the export' })
-    }, { $id: 'ModelInfo', title: 'ModelInfo', examples: [{ ...modelInfo(m), metrics: {} }] })
-  }
+      metrics: Type.Record(Type.String(), Type.Unknown(), { description: 'Evaluation metrics from the export' }),
+      loadedAt: Type.String({ format: 'date-time', description: 'When this version was loaded (start-up or reload)' })
+    }, { $id: 'ModelInfo', title: 'ModelInfo', examples: [{ ...modelInfo(m), metrics: {}, loadedAt: '2026-01-31T12:00:00.000Z' }] })
+  const ModelList = Type.Object({
+    default: Type.String({ description: 'The model of requests that name none and fall in no share of the split' }),
+    split: Type.Array(Type.Object({ name: Type.String(), weight: Type.Integer() }), { description: 'MODEL_SPLIT: shares of users per model (A/B)' }),
+    models: Type.Array(Type.Unsafe(Type.Ref('ModelInfo')))
+  }, { $id: 'ModelList', title: 'ModelList', examples: [{ default: m.name, split: [], models: [{ ...modelInfo(m), metrics: {}, loadedAt: '2026-01-31T12:00:00.000Z' }] }] })
+  return { ModelInfo, ModelList }
 }

@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Config } from '../config.js'
 import type { CatalogueItem as Item } from '../model/catalogue.js'
-import { CatalogueItem, TEXT_PATTERN, ids, ref } from './common.js'
+import { CatalogueItem, MODEL_NAME, TEXT_PATTERN, ids, ref } from './common.js'
 
 /** Example values taken from the loaded catalogue, so that the documented examples work on this model. */
 export interface Examples { history: string[], items: Item[] }
 
-export function recommendationSchemas (config: Config, defaultBeamWidth: number, ex: Examples) {
+export function recommendationSchemas (config: Config, defaultBeamWidth: number, modelNames: string[], ex: Examples) {
   const { ItemId, UserId } = ids(config.maxIdLength, ex.history[0])
   const k = Type.Integer({ minimum: 1, maximum: config.maxK, default: 10, description: 'How many items to return' })
   const beamWidth = Type.Integer({
@@ -25,6 +25,11 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     maximum: 10,
     description: 'sample only (default 1): each level\'s logits are divided by it (below 1: closer to the most probable items; above 1: more spread)'
   })
+  const model = Type.String({
+    ...MODEL_NAME,
+    description: `The model to answer (served: ${modelNames.join(', ')}); default: the user's share of MODEL_SPLIT, else the default model (${modelNames[0]})`,
+    example: modelNames[0]
+  })
   const seed = Type.Integer({
     minimum: 0,
     maximum: 4294967295,
@@ -38,6 +43,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
   })
 
   const RecommendationRequest = Type.Object({
+    model: Type.Optional(model),
     userId: Type.Optional(UserId),
     history: Type.Optional(Type.Array(ItemId, {
       maxItems: config.maxHistoryItems,
@@ -73,7 +79,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
 
   const Recommendation = Type.Object({
     recommendationId: Type.String({ format: 'uuid' }),
-    model: Type.Object({ name: Type.String(), version: Type.String() }),
+    model: Type.Object({ name: Type.String(), version: Type.String() }, { description: 'The model and version that answered' }),
     strategy: Type.Union([Type.Literal('beam'), Type.Literal('sample')]),
     temperature: Type.Optional(Type.Number({ description: 'sample only' })),
     seed: Type.Optional(Type.Integer({ description: 'sample only: send it back to draw the same items' })),
@@ -100,6 +106,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
   })
 
   const UserRecommendationQuery = Type.Object({
+    model: Type.Optional(model),
     k: Type.Optional(k),
     strategy: Type.Optional(strategy),
     beamWidth: Type.Optional(beamWidth),

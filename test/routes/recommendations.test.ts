@@ -87,7 +87,7 @@ test('concurrent requests are micro-batched and a full queue answers 503 with Re
   assert.equal(rejected[0].json().code, 'overloaded')
   assert.ok(Number(rejected[0].headers['retry-after']) >= 1)
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-  assert.match(metrics, /inference_batch_size_count \d+/)
+  assert.match(metrics, /inference_batch_size_count\{model="smoke"\} \d+/)
 })
 
 for (const model of ['beauty-gflowgr', 'ml1m-gflowgr']) {

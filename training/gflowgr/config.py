@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cm import CMConfig
+from .generic import GenericDataConfig
 from .gflownet.reward import RewardConfig
 from .gflownet.sampler import STRATEGIES
 from .model import PolicyConfig
@@ -71,13 +72,14 @@ class ExportConfig:
 @dataclass
 class ExperimentConfig:
     name: str = "experiment"
-    dataset_kind: str = "ml-100k"   # amazon | ml-1m | ml-100k
+    dataset_kind: str = "ml-100k"   # amazon | ml-1m | ml-100k | generic (your files, read as [data] says)
     dataset_path: str = "../../shared/datasets/ml-100k"
     run_dir: str = ""               # default: runs/<name>
     seed: int = 1
     device: str = "auto"            # auto | cpu | cuda
     threads: int = 0                # torch intra-op threads, 0 = torch's default
     max_history: int = 20
+    data: GenericDataConfig = field(default_factory=GenericDataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     cm: CMConfig = field(default_factory=CMConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -99,7 +101,9 @@ class ExperimentConfig:
 
     def validate(self) -> "ExperimentConfig":
         checks = [
-            (self.dataset_kind in ("amazon", "ml-1m", "ml-100k"), f"dataset_kind {self.dataset_kind!r} must be amazon, ml-1m or ml-100k"),
+            (self.dataset_kind in ("amazon", "ml-1m", "ml-100k", "generic"), f"dataset_kind {self.dataset_kind!r} must be amazon, ml-1m, ml-100k or generic"),
+            (self.data.min_history >= 3, "data.min_history must be at least 3 (leave-one-out needs a test, a validation and a training item)"),
+            (self.data.k_core >= 0, "data.k_core must be >= 0"),
             *_finetune_checks(self.gflowgr, "gflowgr"),
             *(check for name in self.variants for check in _finetune_checks(self.variant(name), f"variants.{name}")),
             (self.evaluate.k <= self.evaluate.beam and self.export.k <= self.export.beam, "k must be <= beam"),

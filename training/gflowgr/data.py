@@ -1,4 +1,4 @@
-"""Dataset loaders and the leave-one-out split.
+"""Dataset loaders (the research data sets; your own data: generic.py) and the leave-one-out split.
 
 Every loader returns a `Dataset`: items indexed 0..n-1 (the index is the model's item id), each with
 an external id (ASIN, MovieLens MovieID) and display fields, and one chronological sequence per user.
@@ -19,9 +19,10 @@ class Item:
     title: str | None = None
     brand: str | None = None
     categories: list[str] = field(default_factory=list)
+    description: str | None = None  # text for the tokenizer only (not shown by the service)
 
     def text(self) -> str:
-        return " ".join(x for x in [self.title, self.brand, *self.categories] if x)
+        return " ".join(x for x in [self.title, self.brand, *self.categories, self.description] if x)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from . import data
 from .cm import SASRec, train_epoch, training_chunks
 from .config import ExperimentConfig
 from .evaluate import rank_cm, rank_policy, score
+from .generic import load_generic
 from .model import Policy, build_item_tokens
 from .rundir import PROGRESS_INTERVAL, Run, seed_everything
 from .tokenizer import build_semantic_ids
@@ -26,7 +27,11 @@ from .trie import Trie
 def prepare(run: Run) -> None:
     cfg = run.cfg
     with run.stage("prepare") as results:
-        dataset = data.load(cfg.dataset_kind, cfg.dataset_path)
+        if cfg.dataset_kind == "generic":
+            dataset, cleaning = load_generic(cfg.dataset_path, cfg.data, cfg.name)
+            results.update(cleaning=cleaning)
+        else:
+            dataset = data.load(cfg.dataset_kind, cfg.dataset_path)
         split = data.leave_one_out(dataset)
         examples = data.training_examples(split.train, cfg.max_history)
         popularity = data.item_popularity(split.train, dataset.n_items)
@@ -70,7 +75,10 @@ def cm(run: Run) -> None:
                 break
         model.load_state_dict(best_state)
         run.save("cm.pt", {"n_items": dataset.n_items, "config": cfg.cm, "state": model.state_dict()})
-        results.update(curve=curve, best_valid_ndcg10=best)
+        # the CM's own test figures, both protocols (the evaluate stage repeats them next to the policy's)
+        test = {protocol: score(rank_cm(model, split.test, 10, 512, masked), split.test, popularity)
+                for protocol, masked in (("standard", False), ("history_masked", True))}
+        results.update(curve=curve, best_valid_ndcg10=best, best_epoch=max(curve, key=lambda c: c["valid_ndcg@10"])["epoch"], test=test)
 
 
 def tokenize(run: Run) -> None:

@@ -48,7 +48,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -57,7 +57,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -169,6 +169,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description The model to answer (served: beauty-gflowgr); default: the user's share of MODEL_SPLIT, else the default model (beauty-gflowgr) */
+                    model?: string;
                     /** @description How many items to return */
                     k?: number;
                     /** @description beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity */
@@ -213,7 +215,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -222,7 +224,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -351,7 +353,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -360,7 +362,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -496,7 +498,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -505,7 +507,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -617,7 +619,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -626,7 +628,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -748,7 +750,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -757,7 +759,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -846,7 +848,10 @@ export interface paths {
         /** Look up one item of the catalogue */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description The model whose catalogue to read; default: the default model */
+                    model?: string;
+                };
                 header?: never;
                 path: {
                     /** @description External item id (an ASIN, a MovieLens id): 1 to 128 characters without whitespace or control characters */
@@ -874,7 +879,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -883,7 +888,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -980,6 +985,8 @@ export interface paths {
                     q?: string;
                     /** @description At most this many items */
                     limit?: number;
+                    /** @description The model whose catalogue to read; default: the default model */
+                    model?: string;
                 };
                 header?: never;
                 path?: never;
@@ -1033,7 +1040,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1042,7 +1049,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1131,7 +1138,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The served model: manifest summary and evaluation metrics */
+        /** The default model: manifest summary and evaluation metrics */
         get: {
             parameters: {
                 query?: never;
@@ -1141,7 +1148,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The served model */
+                /** @description The default model */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1159,7 +1166,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1168,7 +1175,722 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every served model, the default and the A/B split */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The served models */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModelList"];
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One served model */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The model */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModelInfo"];
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/models/{name}/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reload a model from its directory without a restart
+         * @description Loads the directory again in new workers, checks its parity vectors, then swaps it in: requests in flight finish on the old model. A model that cannot be loaded or does not reproduce its parity vectors is refused (422) and the old one keeps serving. SIGHUP reloads every model the same way.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Swapped */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "model": {
+                         *         "name": "beauty-gflowgr",
+                         *         "version": "0.1.0",
+                         *         "formatVersion": 1,
+                         *         "createdAt": "2026-11-29T10:20:26Z",
+                         *         "dataset": {
+                         *           "name": "amazon",
+                         *           "kind": "amazon",
+                         *           "split": "leave-one-out (last item test, second-to-last validation)",
+                         *           "users": 22363,
+                         *           "items": 12101
+                         *         },
+                         *         "semanticIds": {
+                         *           "levels": 4,
+                         *           "codebookSizes": [
+                         *             256,
+                         *             256,
+                         *             256,
+                         *             7
+                         *           ]
+                         *         },
+                         *         "items": 12101,
+                         *         "maxHistory": 20,
+                         *         "defaultBeamWidth": 20,
+                         *         "metrics": {
+                         *           "sasrec": {
+                         *             "valid": {
+                         *               "standard": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.05428609757188212,
+                         *                 "ndcg@5": 0.03251354968353644,
+                         *                 "recall@10": 0.0801323614899611,
+                         *                 "ndcg@10": 0.04084301558245194,
+                         *                 "coverage@10": 0.7834063300553673,
+                         *                 "long_tail_share": 0.3440325537718553,
+                         *                 "gini": 0.7825667103633627,
+                         *                 "invalid_rate": 0
+                         *               }
+                         *             },
+                         *             "test": {
+                         *               "standard": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.044985019898940215,
+                         *                 "ndcg@5": 0.027395106370977387,
+                         *                 "recall@10": 0.06756696328757322,
+                         *                 "ndcg@10": 0.03473170074548578,
+                         *                 "coverage@10": 0.8777786959755393,
+                         *                 "long_tail_share": 0.32654384474354964,
+                         *                 "gini": 0.7740212953649153,
+                         *                 "invalid_rate": 0
+                         *               },
+                         *               "history_masked": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.05366006349774181,
+                         *                 "ndcg@5": 0.037956907749222495,
+                         *                 "recall@10": 0.07355900371148773,
+                         *                 "ndcg@10": 0.04437291868734655,
+                         *                 "coverage@10": 0.7393603834393851,
+                         *                 "long_tail_share": 0.31143406519697714,
+                         *                 "gini": 0.8089746777690313,
+                         *                 "invalid_rate": 0
+                         *               }
+                         *             }
+                         *           },
+                         *           "sft": {
+                         *             "valid": {
+                         *               "standard": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.0566113669901176,
+                         *                 "ndcg@5": 0.03782915104135092,
+                         *                 "recall@10": 0.08397799937396593,
+                         *                 "ndcg@10": 0.046655785749221614,
+                         *                 "coverage@10": 0.25402859267829103,
+                         *                 "long_tail_share": 0.05828824397442204,
+                         *                 "gini": 0.9565061771985356,
+                         *                 "invalid_rate": 0
+                         *               }
+                         *             },
+                         *             "test": {
+                         *               "standard": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.04082636497786522,
+                         *                 "ndcg@5": 0.02644323978801275,
+                         *                 "recall@10": 0.06515226043017484,
+                         *                 "ndcg@10": 0.034267090767242374,
+                         *                 "coverage@10": 0.24683910420626395,
+                         *                 "long_tail_share": 0.058869561328980906,
+                         *                 "gini": 0.9581322051274066,
+                         *                 "invalid_rate": 0
+                         *               },
+                         *               "history_masked": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.04672897196261682,
+                         *                 "ndcg@5": 0.03077710779292919,
+                         *                 "recall@10": 0.07078656709743773,
+                         *                 "ndcg@10": 0.03853941727784143,
+                         *                 "coverage@10": 0.25683827782827867,
+                         *                 "long_tail_share": 0.06464696149890443,
+                         *                 "gini": 0.9556613227569268,
+                         *                 "invalid_rate": 0
+                         *               }
+                         *             }
+                         *           },
+                         *           "gflowgr": {
+                         *             "valid": {
+                         *               "standard": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.060591155032866786,
+                         *                 "ndcg@5": 0.04120817982055664,
+                         *                 "recall@10": 0.09014890667620623,
+                         *                 "ndcg@10": 0.05071467745704634,
+                         *                 "coverage@10": 0.3087348153045203,
+                         *                 "long_tail_share": 0.06764745338281984,
+                         *                 "gini": 0.9439278173925113,
+                         *                 "invalid_rate": 0
+                         *               }
+                         *             },
+                         *             "test": {
+                         *               "standard": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.04547690381433618,
+                         *                 "ndcg@5": 0.029932036161302987,
+                         *                 "recall@10": 0.07060770021911193,
+                         *                 "ndcg@10": 0.03800537716466941,
+                         *                 "coverage@10": 0.3010495000413189,
+                         *                 "long_tail_share": 0.06849707105486741,
+                         *                 "gini": 0.9461744273627922,
+                         *                 "invalid_rate": 0
+                         *               },
+                         *               "history_masked": {
+                         *                 "users": 22363,
+                         *                 "recall@5": 0.05196082815364665,
+                         *                 "ndcg@5": 0.03521062428437475,
+                         *                 "recall@10": 0.07655502392344497,
+                         *                 "ndcg@10": 0.04311594390511712,
+                         *                 "coverage@10": 0.3123708784397984,
+                         *                 "long_tail_share": 0.07427894289674909,
+                         *                 "gini": 0.9431280750666493,
+                         *                 "invalid_rate": 0
+                         *               }
+                         *             }
+                         *           }
+                         *         },
+                         *         "loadedAt": "2026-01-31T12:00:00.000Z"
+                         *       },
+                         *       "previousVersion": "0.1.0",
+                         *       "parity": {
+                         *         "requests": 64,
+                         *         "worstScoreDifference": 0.00001
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            model: components["schemas"]["ModelInfo"];
+                            previousVersion: string;
+                            parity: {
+                                requests: number;
+                                worstScoreDifference: number;
+                            };
+                        };
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `reload_in_progress`: the model is being reloaded already */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `model_rejected`: a reload found a model that cannot be loaded or does not reproduce its parity vectors; the old one keeps serving */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every recorded event, streamed, in the training pipeline's generic interactions format
+         * @description user_id, item_id, timestamp, event_type, event_id; one line per event, a user at a time (SCAN-based: bounded memory, never blocking Redis). Feed it to training/ with dataset_kind = "generic". A failure of the store mid-stream cuts the response short.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description JSON Lines or CSV with a header */
+                    format?: "jsonl" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The events */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/x-ndjson": string;
+                        "text/csv": string;
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1285,7 +2007,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1294,7 +2016,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1411,7 +2133,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1420,7 +2142,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1537,7 +2259,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1546,7 +2268,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path */
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1701,6 +2423,11 @@ export interface components {
          */
         RecommendationRequest: {
             /**
+             * @description The model to answer (served: beauty-gflowgr); default: the user's share of MODEL_SPLIT, else the default model (beauty-gflowgr)
+             * @example beauty-gflowgr
+             */
+            model?: string;
+            /**
              * @description Your user id, 1 to 128 characters without whitespace or control characters; hashed to a user token by the model
              * @example user-42
              */
@@ -1810,6 +2537,7 @@ export interface components {
         Recommendation: {
             /** Format: uuid */
             recommendationId: string;
+            /** @description The model and version that answered */
             model: {
                 name: string;
                 version: string;
@@ -1988,10 +2716,12 @@ export interface components {
          *       "items": 12101,
          *       "maxHistory": 20,
          *       "defaultBeamWidth": 20,
-         *       "metrics": {}
+         *       "metrics": {},
+         *       "loadedAt": "2026-01-31T12:00:00.000Z"
          *     }
          */
         ModelInfo: {
+            /** @description The name it is served under (MODELS), else the manifest's */
             name: string;
             version: string;
             formatVersion: number;
@@ -2011,6 +2741,57 @@ export interface components {
             metrics: {
                 [key: string]: unknown;
             };
+            /**
+             * Format: date-time
+             * @description When this version was loaded (start-up or reload)
+             */
+            loadedAt: string;
+        };
+        /**
+         * ModelList
+         * @example {
+         *       "default": "beauty-gflowgr",
+         *       "split": [],
+         *       "models": [
+         *         {
+         *           "name": "beauty-gflowgr",
+         *           "version": "0.1.0",
+         *           "formatVersion": 1,
+         *           "createdAt": "2026-11-29T10:20:26Z",
+         *           "dataset": {
+         *             "name": "amazon",
+         *             "kind": "amazon",
+         *             "split": "leave-one-out (last item test, second-to-last validation)",
+         *             "users": 22363,
+         *             "items": 12101
+         *           },
+         *           "semanticIds": {
+         *             "levels": 4,
+         *             "codebookSizes": [
+         *               256,
+         *               256,
+         *               256,
+         *               7
+         *             ]
+         *           },
+         *           "items": 12101,
+         *           "maxHistory": 20,
+         *           "defaultBeamWidth": 20,
+         *           "metrics": {},
+         *           "loadedAt": "2026-01-31T12:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        ModelList: {
+            /** @description The model of requests that name none and fall in no share of the split */
+            default: string;
+            /** @description MODEL_SPLIT: shares of users per model (A/B) */
+            split: {
+                name: string;
+                weight: number;
+            }[];
+            models: components["schemas"]["ModelInfo"][];
         };
         /**
          * Health
