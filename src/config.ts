@@ -45,6 +45,7 @@ export interface Config {
   trustProxy: boolean | number | string[]
   corsOrigins: string[]
   shutdownTimeoutMs: number
+  cataloguePollMs: number
 }
 
 export class ConfigError extends Error {
@@ -225,6 +226,7 @@ export function loadConfig (env: Env = process.env): Config {
     authFailuresMax: integer(env, 'AUTH_FAILURES_MAX', 20, 1),
     trustProxy: trustProxy(env),
     corsOrigins: list(env, 'CORS_ORIGINS'),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, MAX_TIMER_MS)
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, MAX_TIMER_MS),
+    cataloguePollMs: integer(env, 'CATALOGUE_POLL_MS', 500, 50, 60_000)
   }
 }

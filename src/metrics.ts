@@ -45,6 +45,9 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly catalogueItems = new Gauge({ name: 'catalogue_items', help: 'Items of each model\'s catalogue by state', labelNames: ['model', 'state'] as const, registers: [this.registry] })
+  readonly catalogueVersion = new Gauge({ name: 'catalogue_version', help: 'Version of the shared catalogue state this replica applies', registers: [this.registry] })
+
   readonly httpErrors = new Counter({ name: 'http_errors_total', help: 'Error responses by code', labelNames: ['code'] as const, registers: [this.registry] })
 
   constructor () {

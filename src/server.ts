@@ -3,14 +3,8 @@ import { pino } from 'pino'
 import { buildApp } from './app.js'
 import { loadConfig, ConfigError } from './config.js'
 import { AppError, ModelLoadError } from './errors.js'
-import { MemoryHistoryStore } from './history/memory.js'
-import { RedisHistoryStore } from './history/redis.js'
-import { createRedisClient, describeTarget } from './history/redis-client.js'
-import type { HistoryStore } from './history/store.js'
 import { Lifecycle } from './http/lifecycle.js'
-import { Metrics } from './metrics.js'
-import { Recommender, poolOptions } from './model/recommender.js'
-import { ModelRegistry } from './model/registry.js'
+import { openService, type Service } from './service.js'
 
 async function main (): Promise<void> {
   let config
@@ -21,31 +15,17 @@ async function main (): Promise<void> {
     throw error
   }
   const logger = pino({ level: config.logLevel })
-  const metrics = new Metrics()
-  const loader = async (dir: string, name: string): Promise<Recommender> => await Recommender.load(dir, poolOptions(config, metrics, logger, name))
-  let registry: ModelRegistry
+  let service: Service
   try {
-    registry = await ModelRegistry.open(config.models, config.modelSplit, loader)
+    service = await openService(config, { log: logger })
   } catch (error) {
     if (error instanceof ModelLoadError) { logger.fatal(`cannot load the model: ${error.message}`); process.exit(3) }
     if (error instanceof AppError) { logger.fatal(`configuration error: ${error.message}`); process.exit(2) }
     throw error
   }
-  const limits = { maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }
-  let store: HistoryStore
-  if (config.redis !== null) {
-    const client = createRedisClient(config.redis)
-    client.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis error')) // surfaces as failed commands (503), never a crash
-    const redis = new RedisHistoryStore(client, limits, 'gflowgr:', { waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs })
-    await redis.connect().catch((error: Error) => logger.warn({ err: { message: error.message } }, 'redis not reachable at start-up; will keep retrying'))
-    store = redis
-    logger.info({ redis: describeTarget(config.redis), waitReplicas: config.redisWaitReplicas }, 'history store: redis')
-  } else {
-    store = new MemoryHistoryStore(limits, config.memoryStoreMaxUsers)
-    logger.info('history store: in-memory (neither REDIS_URL nor REDIS_CLUSTER_NODES is set; histories are lost on restart and not shared between instances)')
-  }
+  const { registry, store, metrics } = service
   const lifecycle = new Lifecycle()
-  const app = await buildApp({ config, registry, store, metrics, lifecycle }, { loggerInstance: logger })
+  const app = await buildApp({ config, registry, store, metrics, lifecycle, sync: service.sync }, { loggerInstance: logger })
   await app.listen({ host: config.host, port: config.port, backlog: 4096 }) // a burst of connections must not overflow the accept queue (the kernel caps it at somaxconn)
   logger.info({ models: registry.all.map(e => `${e.name}@${e.recommender.manifest.version} (${e.recommender.catalogue.size} items)`), workers: config.workers }, 'ready')
 
@@ -71,8 +51,7 @@ async function main (): Promise<void> {
     const drained = await lifecycle.drained(config.shutdownTimeoutMs)
     app.server.closeAllConnections()
     await closed
-    await registry.close()
-    await store.close()
+    await service.close()
     logger.info({ drained }, 'stopped')
     process.exit(0)
   }

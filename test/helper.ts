@@ -11,13 +11,10 @@ import type { TestContext } from 'node:test'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { MemoryHistoryStore } from '../src/history/memory.js'
-import type { HistoryStore } from '../src/history/store.js'
 import { RedisHistoryStore, type Durability } from '../src/history/redis.js'
 import { createRedisClient } from '../src/history/redis-client.js'
 import { Lifecycle } from '../src/http/lifecycle.js'
-import { Metrics } from '../src/metrics.js'
-import { Recommender, poolOptions } from '../src/model/recommender.js'
-import { ModelRegistry } from '../src/model/registry.js'
+import { openService, type Store } from '../src/service.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURE_MODEL = path.join(root, 'test', 'fixtures', 'model-smoke')
@@ -27,23 +24,20 @@ export function testConfig (env: Record<string, string> = {}): Config {
   return loadConfig({ ...(env.MODELS === undefined && { MODEL_DIR: FIXTURE_MODEL }), WORKERS: '1', LOG_LEVEL: 'silent', ...env })
 }
 
-export async function loadRecommender (config: Config, modelDir = config.modelDir): Promise<Recommender> {
-  return await Recommender.load(modelDir, poolOptions(config))
-}
-
 /** The app on the configured models (the fixture by default), an in-memory store unless one is given; closed after the test. */
-export async function build (t: TestContext, env: Record<string, string> = {}, store?: HistoryStore) {
+export async function build (t: TestContext, env: Record<string, string> = {}, store?: Store) {
   const config = testConfig(env)
-  const metrics = new Metrics()
-  const registry = await ModelRegistry.open(config.models, config.modelSplit, async (dir, name) => await Recommender.load(dir, poolOptions(config, metrics, undefined, name)))
-  const historyStore = store ?? new MemoryHistoryStore({ maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }, 1000)
+  const service = await openService(config, { store: store ?? new MemoryHistoryStore({ maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }, 1000) })
   const lifecycle = new Lifecycle()
-  const app = await buildApp({ config, registry, store: historyStore, metrics, lifecycle }, { logger: false })
+  const { registry, metrics, sync } = service
+  const app = await buildApp({ config, registry, store: service.store, metrics, lifecycle, sync }, { logger: false })
   t.after(async () => {
     await app.close()
-    await registry.close()
+    sync.stop()
+    await registry.close() // the store belongs to the caller when given
+    if (store === undefined) await service.store.close()
   })
-  return { app, registry, recommender: registry.get().recommender, config, store: historyStore, lifecycle, metrics }
+  return { app, registry, recommender: registry.get().recommender, config, store: service.store, lifecycle, metrics, sync }
 }
 
 export async function freePort (): Promise<number> {
@@ -154,7 +148,7 @@ export class RedisCluster {
 }
 
 /** The app of build(), listening on a free loopback port (for what inject cannot show: raw paths, sockets). */
-export async function listen (t: TestContext, env: Record<string, string> = {}, store?: HistoryStore) {
+export async function listen (t: TestContext, env: Record<string, string> = {}, store?: Store) {
   const built = await build(t, env, store)
   await built.app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = built.app.server.address() as net.AddressInfo

@@ -1,6 +1,6 @@
 // Batched decoding constrained by the item trie (beam search, or sampling without replacement); runs inside
 // an inference worker. Requests with fewer live beams than the widest are padded; padding rows are ignored.
-import { LeafMask, type Trie } from './trie.js'
+import { LeafMask, type GlobalMask, type Trie } from './trie.js'
 import { conditionalGumbel, createRng, gumbel, propensities } from './sampling.js'
 
 export interface TokenLayout { pad: number, bos: number, levelOffsets: number[], maxHistory: number }
@@ -97,13 +97,14 @@ function logSumExp (logits: Float32Array, base: number, codes: Uint16Array, edge
  * trie's children are scored (log P_F normalised over the catalogue's structure, whatever is excluded), dead
  * children (no allowed item below) are skipped, and the best candidates by key survive.
  * deadline: a Date.now() value; past it the search throws DeadlineExceeded before the next policy call.
+ * hidden: items no request may get (unavailable), applied with the request's own masks while decoding.
  */
 export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32Array, layout: TokenLayout,
-  requests: DecodeRequest[], deadline = Infinity): Promise<DecodeResult[]> {
+  requests: DecodeRequest[], deadline = Infinity, hidden: GlobalMask | null = null): Promise<DecodeResult[]> {
   const { tokens, length } = historyTokens(requests, codes, layout)
   const users = BigInt64Array.from(requests.map(r => BigInt(r.userToken)))
   const state = await policy.encode(tokens, requests.length, length, users)
-  const masks = requests.map(r => new LeafMask(trie, codes, r.exclude, r.allow))
+  const masks = requests.map(r => new LeafMask(trie, codes, r.exclude, r.allow, hidden))
   const rngs = requests.map(r => r.strategy === 'sample' ? createRng(r.seed) : null)
   let beams: Beam[][] = masks.map(mask => mask.alive(0) > 0 ? [{ node: 0, score: 0, logq: 0, key: 0, token: layout.bos, parent: 0 }] : [])
   const b = trie.b

@@ -106,24 +106,47 @@ export class Trie {
 }
 
 /**
- * Which leaves a request may reach: optionally only items of an allow-list, never excluded items.
- * `alive(node)` is the number of reachable leaves below a node; 0 makes a child a dead end.
+ * Items hidden from every request (unavailable): per item a flag, per node the number of hidden leaves
+ * below it. Built on the main thread in shared memory and replaced as a whole, never changed in place, so
+ * that a search sees one consistent state from its first step to its last.
+ */
+export interface GlobalMask { hidden: Uint8Array, hiddenBelow: Int32Array, version: number }
+
+/** The mask of `hiddenItems` on this trie. */
+export function globalMask (trie: Trie, codes: Int32Array, items: number, hiddenItems: Iterable<number>, version: number): GlobalMask {
+  const hidden = new Uint8Array(new SharedArrayBuffer(Math.max(1, items)))
+  const hiddenBelow = new Int32Array(new SharedArrayBuffer(Math.max(1, trie.nodes) * 4))
+  for (const item of hiddenItems) {
+    if (hidden[item] === 1) continue
+    hidden[item] = 1
+    hiddenBelow[0]++
+    for (const node of trie.path(item, codes)) hiddenBelow[node]++
+  }
+  return { hidden, hiddenBelow, version }
+}
+
+/**
+ * Which leaves a request may reach: optionally only items of an allow-list, never excluded items, never
+ * items the global mask hides. `alive(node)` is the number of reachable leaves below a node; 0 makes a child
+ * a dead end.
  */
 export class LeafMask {
   private readonly removed = new Map<number, number>()
   private readonly allowed: Map<number, number> | null
 
-  constructor (private readonly trie: Trie, codes: Int32Array, exclude: Iterable<number>, allow: Int32Array | null) {
+  constructor (private readonly trie: Trie, codes: Int32Array, exclude: Iterable<number>, allow: Int32Array | null,
+    private readonly global: GlobalMask | null = null) {
+    const visible = (item: number) => global === null || global.hidden[item] === 0
     let allowSet: Set<number> | null = null
     if (allow !== null) {
       this.allowed = new Map([[0, 0]])
       allowSet = new Set(allow)
-      for (const item of allowSet) this.count(this.allowed, item, codes)
+      for (const item of allowSet) if (visible(item)) this.count(this.allowed, item, codes)
     } else {
       this.allowed = null
     }
     for (const item of new Set(exclude)) {
-      if (allowSet === null || allowSet.has(item)) this.count(this.removed, item, codes)
+      if ((allowSet === null || allowSet.has(item)) && visible(item)) this.count(this.removed, item, codes)
     }
   }
 
@@ -133,7 +156,9 @@ export class LeafMask {
   }
 
   alive (node: number): number {
-    const total = this.allowed === null ? this.trie.leavesBelow(node) : (this.allowed.get(node) ?? 0)
+    const total = this.allowed === null
+      ? this.trie.leavesBelow(node) - (this.global?.hiddenBelow[node] ?? 0)
+      : (this.allowed.get(node) ?? 0)
     return total - (this.removed.get(node) ?? 0)
   }
 }

@@ -1,12 +1,15 @@
 // The embedded default store (no REDIS_URL): a process-local map with the same semantics as Redis,
 // bounded in users (least recently written evicted first) and expiring histories lazily.
 import { EVENT_IDS_PER_USER, type AppendResult, type HistoryEvent, type HistoryStore, type StoreLimits } from './store.js'
+import type { CatalogueState, CatalogueStore } from '../catalogue/store.js'
 
 interface Entry { events: HistoryEvent[], eventIds: string[], expiresAt: number }
 
-export class MemoryHistoryStore implements HistoryStore {
+export class MemoryHistoryStore implements HistoryStore, CatalogueStore {
   readonly kind = 'memory'
   private readonly users = new Map<string, Entry>()
+  private readonly hidden = new Set<string>()
+  private version = 0
 
   constructor (private readonly limits: StoreLimits, private readonly maxUsers: number, private readonly now = () => Date.now()) {}
 
@@ -65,6 +68,17 @@ export class MemoryHistoryStore implements HistoryStore {
       const events = await this.get(userId)
       if (events.length > 0) yield { userId, events }
     }
+  }
+
+  async catalogueVersion (): Promise<number> { return this.version }
+
+  async catalogueState (): Promise<CatalogueState> { return { version: this.version, hidden: [...this.hidden] } }
+
+  async setAvailability (changes: Array<{ itemId: string, available: boolean }>): Promise<number> {
+    for (const { itemId, available } of changes) {
+      if (available) this.hidden.delete(itemId); else this.hidden.add(itemId)
+    }
+    return ++this.version
   }
 
   async ping (): Promise<void> {}

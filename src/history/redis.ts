@@ -12,6 +12,7 @@
 import { Cluster, type Redis } from 'ioredis'
 import { EVENT_IDS_PER_USER, type AppendResult, type HistoryEvent, type HistoryStore, type StoreLimits } from './store.js'
 import type { RedisClient } from './redis-client.js'
+import type { CatalogueState, CatalogueStore } from '../catalogue/store.js'
 
 // KEYS: events list, event-id zset. ARGV: maxEvents, ttl, idsToKeep, replace (1: forget the user first),
 // then pairs (eventId or '', json). Returns {accepted, length}.
@@ -42,6 +43,20 @@ if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]
 return {accepted, length}
 `
 
+// The catalogue state: a set of hidden item ids and a version, under one hash tag (one slot).
+// KEYS: hidden set, version. ARGV: pairs (itemId, '1' available / '0' hidden). Returns the new version.
+const SET_AVAILABILITY = `
+for i = 1, #ARGV, 2 do
+  if ARGV[i + 1] == '1' then redis.call('SREM', KEYS[1], ARGV[i]) else redis.call('SADD', KEYS[1], ARGV[i]) end
+end
+return redis.call('INCR', KEYS[2])
+`
+// KEYS: hidden set, version. Returns {version, hidden...} from one moment.
+const CATALOGUE_STATE = `
+local version = tonumber(redis.call('GET', KEYS[2]) or '0')
+return {version, redis.call('SMEMBERS', KEYS[1])}
+`
+
 /** The user id as it appears inside a hash tag: no braces, reversible. */
 export function hashTag (userId: string): string {
   return userId.replaceAll('%', '%25').replaceAll('{', '%7B').replaceAll('}', '%7D')
@@ -54,14 +69,37 @@ function fromHashTag (tag: string): string {
 export interface Durability { waitReplicas: number, waitTimeoutMs: number }
 
 type Step = [Error | null, unknown]
-interface Scripted { writeHistory: (...args: Array<string | number>) => unknown }
+interface Scripted {
+  writeHistory: (...args: Array<string | number>) => unknown
+  setAvailability: (...args: string[]) => Promise<number>
+  catalogueState: (...args: string[]) => Promise<[number, string[]]>
+}
 
-export class RedisHistoryStore implements HistoryStore {
+export class RedisHistoryStore implements HistoryStore, CatalogueStore {
   readonly kind = 'redis'
 
   constructor (readonly client: RedisClient, private readonly limits: StoreLimits, private readonly prefix = 'gflowgr:',
     private readonly durability: Durability = { waitReplicas: 0, waitTimeoutMs: 0 }) {
     client.defineCommand('writeHistory', { numberOfKeys: 2, lua: WRITE })
+    client.defineCommand('setAvailability', { numberOfKeys: 2, lua: SET_AVAILABILITY })
+    client.defineCommand('catalogueState', { numberOfKeys: 2, lua: CATALOGUE_STATE })
+  }
+
+  private get catalogueKeys (): [string, string] {
+    return [`${this.prefix}catalogue:{catalogue}:hidden`, `${this.prefix}catalogue:{catalogue}:version`]
+  }
+
+  async catalogueVersion (): Promise<number> {
+    return Number(await this.client.get(this.catalogueKeys[1]) ?? 0)
+  }
+
+  async catalogueState (): Promise<CatalogueState> {
+    const [version, hidden] = await (this.client as unknown as Scripted).catalogueState(...this.catalogueKeys)
+    return { version: Number(version), hidden }
+  }
+
+  async setAvailability (changes: Array<{ itemId: string, available: boolean }>): Promise<number> {
+    return Number(await (this.client as unknown as Scripted).setAvailability(...this.catalogueKeys, ...changes.flatMap(c => [c.itemId, c.available ? '1' : '0'])))
   }
 
   get cluster (): boolean { return this.client instanceof Cluster }

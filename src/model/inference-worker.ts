@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { DeadlineExceeded, beamSearch, type DecodeRequest, type TokenLayout } from '../decoding/beam-search.js'
-import { Trie, type TrieBuffers } from '../decoding/trie.js'
+import { Trie, type GlobalMask, type TrieBuffers } from '../decoding/trie.js'
 import { OnnxPolicy, type PolicyDims } from './onnx-policy.js'
 
 export interface WorkerInit {
@@ -15,6 +15,7 @@ export interface WorkerInit {
   trie: TrieBuffers
   codes: Int32Array
   layout: TokenLayout
+  hidden: GlobalMask | null // items hidden from every request; replaced by { hidden } messages
 }
 /** deadline: Date.now() value after which the batch is abandoned. */
 export interface Job { id: number, requests: DecodeRequest[], deadline: number }
@@ -24,9 +25,13 @@ const trie = new Trie(init.trie)
 const policy = await OnnxPolicy.load(init.encoderFile, init.decoderFile, init.threads, init.dims)
 const port = parentPort!
 
-port.on('message', (job: Job) => {
+let hidden = init.hidden
+
+port.on('message', (message: Job | { hidden: GlobalMask }) => {
+  if ('hidden' in message) { hidden = message.hidden; return } // the next batch uses it; a running one keeps its own
+  const job = message
   const start = performance.now()
-  beamSearch(policy, trie, init.codes, init.layout, job.requests, job.deadline).then(
+  beamSearch(policy, trie, init.codes, init.layout, job.requests, job.deadline, hidden).then(
     results => port.postMessage({ id: job.id, results, inferenceMs: performance.now() - start }),
     (error: Error) => port.postMessage(error instanceof DeadlineExceeded ? { id: job.id, timedOut: true } : { id: job.id, error: error.message })
   )

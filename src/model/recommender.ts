@@ -4,7 +4,7 @@ import { Catalogue } from './catalogue.js'
 import { loadManifest, policyDims, tokenLayout, type Manifest, type ModelFiles } from './manifest.js'
 import { userToken } from './user-hash.js'
 import { WorkerPool, type PoolOptions } from './worker-pool.js'
-import { Trie } from '../decoding/trie.js'
+import { Trie, globalMask } from '../decoding/trie.js'
 import { errors, type AppError } from '../errors.js'
 import type { Config } from '../config.js'
 import type { Metrics } from '../metrics.js'
@@ -62,7 +62,8 @@ export class Recommender {
         dims: policyDims(m),
         trie: trie.b,
         codes: catalogue.codes,
-        layout: tokenLayout(m)
+        layout: tokenLayout(m),
+        hidden: null
       }
     })
     await workers.start()
@@ -74,6 +75,29 @@ export class Recommender {
     })
     return recommender
   }
+
+  private hiddenIds = new Set<string>()
+  /** The version of the catalogue state (hidden items) this model applies. */
+  catalogueVersion = 0
+
+  /**
+   * Hides these items (those of this catalogue; others are ignored) from every request, from the next batch
+   * on, as a mask applied while decoding: a request still gets k items when k allowed ones remain.
+   */
+  hide (itemIds: Iterable<string>, version: number): void {
+    const ids = new Set<string>()
+    const indices: number[] = []
+    for (const id of itemIds) {
+      const index = this.catalogue.indexOf(id)
+      if (index !== undefined) { ids.add(id); indices.push(index) }
+    }
+    this.hiddenIds = ids
+    this.catalogueVersion = version
+    this.pool.hide(globalMask(this.trie, this.catalogue.codes, this.catalogue.size, indices, version))
+  }
+
+  isAvailable (itemId: string): boolean { return !this.hiddenIds.has(itemId) }
+  get hiddenCount (): number { return this.hiddenIds.size }
 
   get queueDepth (): number { return this.pool.queueDepth }
 

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads'
 import { errors, type AppError } from '../errors.js'
 import type { DecodeRequest, DecodeResult } from '../decoding/beam-search.js'
 import type { WorkerInit } from './inference-worker.js'
+import type { GlobalMask } from '../decoding/trie.js'
 
 export interface PoolOptions {
   size: number
@@ -233,6 +234,12 @@ export class WorkerPool {
     this.queuedBeams -= p.request.beamWidth
     this.checkDrained()
     return true
+  }
+
+  /** Sends every worker (and every worker started later) the items hidden from all requests. */
+  hide (mask: GlobalMask): void {
+    this.options.init.hidden = mask
+    for (const slot of this.slots) slot.worker.postMessage({ hidden: mask })
   }
 
   /** Runs one full batch of `request` on every worker, so that the admission estimate starts from a measurement. */

@@ -25,7 +25,7 @@ export default async function adminRoutes (app: App, deps: RouteDeps): Promise<v
           model: ref(deps.schemas.model.ModelInfo),
           previousVersion: Type.String(),
           parity: Type.Object({ requests: Type.Integer(), worstScoreDifference: Type.Number() })
-        }, { description: 'Swapped', examples: [{ model: { ...modelInfo(registry.get().recommender.manifest, registry.defaultName), loadedAt: '2026-01-31T12:00:00.000Z' }, previousVersion: '0.1.0', parity: { requests: 64, worstScoreDifference: 0.00001 } }] }),
+        }, { description: 'Swapped', examples: [{ model: { ...modelInfo(registry.get().recommender.manifest, registry.defaultName), loadedAt: '2026-01-31T12:00:00.000Z', catalogue: { version: 0, unavailable: 0 } }, previousVersion: '0.1.0', parity: { requests: 64, worstScoreDifference: 0.00001 } }] }),
         ...errorResponses(409, 422, 403)
       }
     }
@@ -36,7 +36,7 @@ export default async function adminRoutes (app: App, deps: RouteDeps): Promise<v
       metrics.modelReloads.inc({ model: name, outcome: 'swapped' })
       request.log.info({ model: name, from: previous.recommender.manifest.version, to: entry.recommender.manifest.version }, 'model reloaded')
       return {
-        model: { ...modelInfo(entry.recommender.manifest, entry.name), loadedAt: entry.loadedAt },
+        model: { ...modelInfo(entry.recommender.manifest, entry.name), loadedAt: entry.loadedAt, catalogue: { version: entry.recommender.catalogueVersion, unavailable: entry.recommender.hiddenCount } },
         previousVersion: previous.recommender.manifest.version,
         parity: { requests: parity.requests, worstScoreDifference: parity.worstScoreDifference }
       }

@@ -1,14 +1,15 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../config.js'
-import type { HistoryStore } from '../history/store.js'
+import type { CatalogueSync } from '../catalogue/sync.js'
+import type { Store } from '../service.js'
 import type { Lifecycle } from '../http/lifecycle.js'
 import type { Metrics } from '../metrics.js'
 import type { ModelRegistry } from '../model/registry.js'
 import type { ApiSchemas } from '../schemas/index.js'
 import { errors } from '../errors.js'
 
-export interface Deps { config: Config, registry: ModelRegistry, store: HistoryStore, metrics: Metrics, lifecycle?: Lifecycle }
+export interface Deps { config: Config, registry: ModelRegistry, store: Store, metrics: Metrics, sync: CatalogueSync, lifecycle?: Lifecycle }
 
 /** What route modules get: the app's dependencies and its named schemas. */
 export interface RouteDeps extends Deps { lifecycle: Lifecycle, schemas: ApiSchemas }
@@ -24,7 +25,7 @@ const NOT_SENT = /Stream isn't writeable|enableOfflineQueue/
  * never left, "unknown" when it may have been applied (a timeout): either way, retry with these eventIds.
  * Redis' own error message is logged, never sent.
  */
-export async function useStore<T> (deps: Deps, log: FastifyBaseLogger, operation: (store: HistoryStore) => Promise<T>,
+export async function useStore<T> (deps: Deps, log: FastifyBaseLogger, operation: (store: Store) => Promise<T>,
   write?: { eventIds: string[] }): Promise<T> {
   try {
     return await operation(deps.store)

@@ -7,7 +7,7 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
   const { ItemId } = ids(deps.config.maxIdLength, deps.schemas.examples.items[0]?.itemId)
   const Model = Type.Optional(Type.String({ ...MODEL_NAME, description: 'The model whose catalogue to read; default: the default model', example: deps.registry.defaultName }))
   const { CatalogueItem, examples } = deps.schemas
-  const example = examples.items[0]
+  const example = examples.items[0] === undefined ? undefined : { ...examples.items[0], available: true }
 
   app.get('/items/:itemId', {
     schema: {
@@ -18,9 +18,10 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
       response: { 200: ref(CatalogueItem, { description: 'The item' }), ...errorResponses() }
     }
   }, async (request) => {
-    const item = deps.registry.get(request.query.model).recommender.catalogue.get(request.params.itemId)
+    const { recommender } = deps.registry.get(request.query.model)
+    const item = recommender.catalogue.get(request.params.itemId)
     if (item === undefined) throw errors.notFound('item', request.params.itemId)
-    return item
+    return { ...item, available: recommender.isAvailable(item.itemId) }
   })
 
   app.get('/items', {
@@ -41,7 +42,8 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
       }
     }
   }, async (request) => {
-    const catalogue = deps.registry.get(request.query.model).recommender.catalogue
-    return { items: catalogue.search(request.query.q ?? '', request.query.limit ?? 20), total: catalogue.size }
+    const { recommender } = deps.registry.get(request.query.model)
+    const items = recommender.catalogue.search(request.query.q ?? '', request.query.limit ?? 20)
+    return { items: items.map(item => ({ ...item, available: recommender.isAvailable(item.itemId) })), total: recommender.catalogue.size }
   })
 }

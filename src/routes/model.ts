@@ -7,7 +7,9 @@ import type { App, RouteDeps } from './deps.js'
 export default async function modelRoutes (app: App, deps: RouteDeps): Promise<void> {
   const { registry } = deps
   const { ModelInfo, ModelList } = deps.schemas.model
-  const info = (e: ModelEntry) => ({ ...modelInfo(e.recommender.manifest, e.name), loadedAt: e.loadedAt })
+  const info = (e: ModelEntry) => ({
+    ...modelInfo(e.recommender.manifest, e.name), loadedAt: e.loadedAt, catalogue: { version: e.recommender.catalogueVersion, unavailable: e.recommender.hiddenCount }
+  })
 
   app.get('/model', {
     schema: {

@@ -57,6 +57,7 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
       unknownCategories: result.unknownCategories,
       items: result.items.map((r, i) => ({
         ...recommender.catalogue.items[r.itemIndex],
+        available: true, // hidden items are never recommended
         rank: i + 1,
         score: r.score,
         probability: r.probability ?? Math.exp(r.score),

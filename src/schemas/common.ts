@@ -51,7 +51,8 @@ const CatalogueItemFields = {
   title: Type.Union([Type.String(), Type.Null()]),
   brand: Type.Union([Type.String(), Type.Null()]),
   categories: Type.Array(Type.String()),
-  semanticId: Type.Array(Type.Integer(), { description: 'The item\'s codes, one per level' })
+  semanticId: Type.Array(Type.Integer(), { description: 'The item\'s codes, one per level' }),
+  available: Type.Boolean({ description: 'false: hidden from recommendations (PUT /v1/items/{itemId}/availability)' })
 }
 
 /** An item of the catalogue; `example` is one of the loaded catalogue's items. */

@@ -3,7 +3,7 @@
 // routes can refer to them with ref().
 import type { Config } from '../config.js'
 import type { Manifest } from '../model/manifest.js'
-import { ErrorResponse, catalogueItemSchema } from './common.js'
+import { ErrorResponse, catalogueItemSchema, ids } from './common.js'
 import { healthSchemas } from './health.js'
 import { modelSchemas } from './model.js'
 import { recommendationSchemas, type Examples } from './recommendations.js'
@@ -14,14 +14,14 @@ export function apiSchemas (config: Config, manifest: Manifest, modelNames: stri
   const users = userSchemas(config, examples)
   const model = modelSchemas(manifest)
   const health = healthSchemas()
-  const CatalogueItem = catalogueItemSchema(examples.items[0])
+  const CatalogueItem = catalogueItemSchema(examples.items[0] === undefined ? undefined : { ...examples.items[0], available: true })
   const named = [
     ErrorResponse, CatalogueItem,
     recommendations.RecommendationRequest, recommendations.RecommendedItem, recommendations.Recommendation,
     users.EventInput, users.Event, users.EventsRequest, users.HistoryRequest, users.EventsResponse, users.History,
     model.ModelInfo, model.ModelList, health.Health
   ]
-  return { CatalogueItem, recommendations, users, model, health, examples, named }
+  return { CatalogueItem, ids: ids(config.maxIdLength, examples.history[0]), recommendations, users, model, health, examples, named }
 }
 
 export type ApiSchemas = ReturnType<typeof apiSchemas>

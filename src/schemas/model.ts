@@ -29,12 +29,16 @@ export function modelSchemas (m: Manifest) {
       maxHistory: Type.Integer({ description: 'History items the model reads (the most recent)' }),
       defaultBeamWidth: Type.Integer(),
       metrics: Type.Record(Type.String(), Type.Unknown(), { description: 'Evaluation metrics from the export' }),
-      loadedAt: Type.String({ format: 'date-time', description: 'When this version was loaded (start-up or reload)' })
-    }, { $id: 'ModelInfo', title: 'ModelInfo', examples: [{ ...modelInfo(m), metrics: {}, loadedAt: '2026-01-31T12:00:00.000Z' }] })
+      loadedAt: Type.String({ format: 'date-time', description: 'When this version was loaded (start-up or reload)' }),
+      catalogue: Type.Object({
+        version: Type.Integer({ description: 'Version of the shared catalogue state applied (hidden items)' }),
+        unavailable: Type.Integer({ description: 'Items of this catalogue hidden from recommendations' })
+      })
+    }, { $id: 'ModelInfo', title: 'ModelInfo', examples: [{ ...modelInfo(m), metrics: {}, loadedAt: '2026-01-31T12:00:00.000Z', catalogue: { version: 0, unavailable: 0 } }] })
   const ModelList = Type.Object({
     default: Type.String({ description: 'The model of requests that name none and fall in no share of the split' }),
     split: Type.Array(Type.Object({ name: Type.String(), weight: Type.Integer() }), { description: 'MODEL_SPLIT: shares of users per model (A/B)' }),
     models: Type.Array(Type.Unsafe(Type.Ref('ModelInfo')))
-  }, { $id: 'ModelList', title: 'ModelList', examples: [{ default: m.name, split: [], models: [{ ...modelInfo(m), metrics: {}, loadedAt: '2026-01-31T12:00:00.000Z' }] }] })
+  }, { $id: 'ModelList', title: 'ModelList', examples: [{ default: m.name, split: [], models: [{ ...modelInfo(m), metrics: {}, loadedAt: '2026-01-31T12:00:00.000Z', catalogue: { version: 0, unavailable: 0 } }] }] })
   return { ModelInfo, ModelList }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { beamSearch, historyTokens, type DecodeRequest } from '../../src/decoding/beam-search.js'
-import { Trie } from '../../src/decoding/trie.js'
+import { Trie, globalMask } from '../../src/decoding/trie.js'
 import { CODES, FakePolicy, LAYOUT, N, request } from './fake-policy.js'
 
 /** log P(item) of every item by walking every path, normalising over the trie's children at each node. */
@@ -72,4 +72,17 @@ test('history tokens keep the most recent maxHistory items, left-padded', () => 
   assert.deepEqual(Array.from(tokens.subarray(0, 3), Number), [0 + 2, 1 + 5, 0 + 8]) // item 2 = (0,1,0)
   assert.deepEqual(Array.from(tokens.subarray(12, 21), Number), [0, 0, 0, 0, 0, 0, 0, 0, 0])
   assert.deepEqual(Array.from(tokens.subarray(21, 24), Number), [2 + 2, 0 + 5, 0 + 8]) // item 7 = (2,0,0)
+})
+
+test('a global mask hides items from every request, together with its own exclusions and allow-list', async () => {
+  const trie = Trie.fromCodes(CODES, 3); const policy = new FakePolicy()
+  const hidden = globalMask(trie, CODES, N, [0, 1, 5], 1)
+  const r = request([4], { exclude: Int32Array.from([1, 2, 4]) }) // 1 is hidden and excluded: counted once
+  const exact = await exhaustive(policy, trie, r)
+  const [result] = await beamSearch(policy, trie, CODES, LAYOUT, [r], Infinity, hidden)
+  assert.deepEqual(result.items, ranked(exact, new Set([0, 1, 2, 4, 5])).map(([, i]) => i), 'the exact ranking of the rest, scores unchanged')
+  const [allowed] = await beamSearch(policy, trie, CODES, LAYOUT, [request([], { allow: Int32Array.from([0, 5, 7, 9]), exclude: Int32Array.from([9]) })], Infinity, hidden)
+  assert.deepEqual(allowed.items, [7])
+  const everything = globalMask(trie, CODES, N, Array.from({ length: N }, (_, i) => i), 2)
+  assert.deepEqual((await beamSearch(policy, trie, CODES, LAYOUT, [request([])], Infinity, everything))[0].items, [])
 })

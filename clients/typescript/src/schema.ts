@@ -1018,7 +1018,8 @@ export interface paths {
                          *             "Makeup",
                          *             "Face",
                          *             "Concealers & Neutralizers"
-                         *           ]
+                         *           ],
+                         *           "available": true
                          *         }
                          *       ],
                          *       "total": 12101
@@ -1124,6 +1125,386 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/items/{itemId}/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Hide an item from recommendations, or restore it
+         * @description Every replica applies the change within CATALOGUE_POLL_MS (500 ms by default). Needs an admin key.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description External item id (an ASIN, a MovieLens id): 1 to 128 characters without whitespace or control characters */
+                    itemId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "available": false
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description false: never recommended (by either strategy), applied while decoding; true: recommended again */
+                        available: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Applied */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "itemId": "7806397051",
+                         *       "available": false,
+                         *       "catalogueVersion": 7
+                         *     }
+                         */
+                        "application/json": {
+                            itemId: string;
+                            available: boolean;
+                            catalogueVersion: number;
+                        };
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `payload_too_large`: the body is over `BODY_LIMIT_BYTES` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unsupported_media_type`: a body that is not `application/json`, or compressed (`Content-Encoding`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/items/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Hide or restore up to 10,000 items in one call
+         * @description Applied atomically, as one version. Item ids no served catalogue has are reported and left out. Needs an admin key.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "itemId": "B004756YJA",
+                     *           "available": true
+                     *         },
+                     *         {
+                     *           "itemId": "B004ZT0SSG",
+                     *           "available": false
+                     *         },
+                     *         {
+                     *           "itemId": "B0020YLEYK",
+                     *           "available": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            /**
+                             * @description External item id (an ASIN, a MovieLens id): 1 to 128 characters without whitespace or control characters
+                             * @example B004756YJA
+                             */
+                            itemId: string;
+                            available: boolean;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Applied */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "updated": 3,
+                         *       "unknownItemIds": [],
+                         *       "catalogueVersion": 8
+                         *     }
+                         */
+                        "application/json": {
+                            updated: number;
+                            unknownItemIds: string[];
+                            catalogueVersion: number;
+                        };
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `payload_too_large`: the body is over `BODY_LIMIT_BYTES` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unsupported_media_type`: a body that is not `application/json`, or compressed (`Content-Encoding`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -1686,7 +2067,11 @@ export interface paths {
                          *             }
                          *           }
                          *         },
-                         *         "loadedAt": "2026-01-31T12:00:00.000Z"
+                         *         "loadedAt": "2026-01-31T12:00:00.000Z",
+                         *         "catalogue": {
+                         *           "version": 0,
+                         *           "unavailable": 0
+                         *         }
                          *       },
                          *       "previousVersion": "0.1.0",
                          *       "parity": {
@@ -2397,7 +2782,8 @@ export interface components {
          *         "Makeup",
          *         "Face",
          *         "Concealers & Neutralizers"
-         *       ]
+         *       ],
+         *       "available": true
          *     }
          */
         CatalogueItem: {
@@ -2407,6 +2793,8 @@ export interface components {
             categories: string[];
             /** @description The item's codes, one per level */
             semanticId: number[];
+            /** @description false: hidden from recommendations (PUT /v1/items/{itemId}/availability) */
+            available: boolean;
         };
         /**
          * RecommendationRequest
@@ -2468,6 +2856,8 @@ export interface components {
             categories: string[];
             /** @description The item's codes, one per level */
             semanticId: number[];
+            /** @description false: hidden from recommendations (PUT /v1/items/{itemId}/availability) */
+            available: boolean;
             rank: number;
             /** @description log-probability of the item under the policy (restricted to real items; exclusions and filters never renormalise it) */
             score: number;
@@ -2507,6 +2897,7 @@ export interface components {
          *             "Face",
          *             "Concealers & Neutralizers"
          *           ],
+         *           "available": true,
          *           "rank": 1,
          *           "score": -2.75,
          *           "probability": 0.06392786120670757
@@ -2527,6 +2918,7 @@ export interface components {
          *             "Hands & Nails",
          *             "Paraffin Baths"
          *           ],
+         *           "available": true,
          *           "rank": 2,
          *           "score": -3.75,
          *           "probability": 0.02351774585600911
@@ -2717,7 +3109,11 @@ export interface components {
          *       "maxHistory": 20,
          *       "defaultBeamWidth": 20,
          *       "metrics": {},
-         *       "loadedAt": "2026-01-31T12:00:00.000Z"
+         *       "loadedAt": "2026-01-31T12:00:00.000Z",
+         *       "catalogue": {
+         *         "version": 0,
+         *         "unavailable": 0
+         *       }
          *     }
          */
         ModelInfo: {
@@ -2746,6 +3142,12 @@ export interface components {
              * @description When this version was loaded (start-up or reload)
              */
             loadedAt: string;
+            catalogue: {
+                /** @description Version of the shared catalogue state applied (hidden items) */
+                version: number;
+                /** @description Items of this catalogue hidden from recommendations */
+                unavailable: number;
+            };
         };
         /**
          * ModelList
@@ -2778,7 +3180,11 @@ export interface components {
          *           "maxHistory": 20,
          *           "defaultBeamWidth": 20,
          *           "metrics": {},
-         *           "loadedAt": "2026-01-31T12:00:00.000Z"
+         *           "loadedAt": "2026-01-31T12:00:00.000Z",
+         *           "catalogue": {
+         *             "version": 0,
+         *             "unavailable": 0
+         *           }
          *         }
          *       ]
          *     }
