@@ -16,7 +16,7 @@ import type { App, Deps } from './routes/deps.js'
 import healthRoutes from './routes/health.js'
 import itemRoutes from './routes/items.js'
 import adminRoutes from './routes/admin.js'
-import catalogueRoutes from './routes/catalogue.js'
+import catalogueRoutes, { addedItemRoutes } from './routes/catalogue.js'
 import modelRoutes from './routes/model.js'
 import recommendationRoutes from './routes/recommendations.js'
 import userRoutes from './routes/users.js'
@@ -137,6 +137,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     await userRoutes(scoped, routeDeps)
     await itemRoutes(scoped, routeDeps)
     await catalogueRoutes(scoped, routeDeps)
+    await addedItemRoutes(scoped, routeDeps)
     await modelRoutes(scoped, routeDeps)
     await adminRoutes(scoped, routeDeps)
   }, { prefix: '/v1' })

@@ -8,7 +8,7 @@ import type { Recommender } from '../model/recommender.js'
 import type { CatalogueState, CatalogueStore } from './store.js'
 
 export class CatalogueSync {
-  private state: CatalogueState = { version: 0, hidden: [] }
+  private state: CatalogueState = { version: 0, hidden: [], added: [] }
   private timer: NodeJS.Timeout | undefined
   private polling = false
   registry: ModelRegistry | null = null
@@ -16,10 +16,12 @@ export class CatalogueSync {
   constructor (private readonly store: CatalogueStore, private readonly metrics: Metrics, private readonly log?: FastifyBaseLogger) {}
 
   get version (): number { return this.state.version }
+  /** The last state read (refresh() first for the store's latest). */
+  get current (): CatalogueState { return this.state }
 
   /** Applies the current state to a model (one just loaded, before it serves). */
   applyTo (recommender: Recommender): void {
-    recommender.hide(this.state.hidden, this.state.version)
+    recommender.apply(this.state)
   }
 
   /** Reads the whole state and applies it to every model; the store's errors are the caller's. */
@@ -27,8 +29,10 @@ export class CatalogueSync {
     this.state = await this.store.catalogueState()
     for (const { name, recommender } of this.registry?.all ?? []) {
       this.applyTo(recommender)
-      this.metrics.catalogueItems.set({ model: name, state: 'unavailable' }, recommender.hiddenCount)
-      this.metrics.catalogueItems.set({ model: name, state: 'available' }, recommender.catalogue.size - recommender.hiddenCount)
+      const { catalogue, hidden } = recommender.view
+      this.metrics.catalogueItems.set({ model: name, state: 'unavailable' }, hidden.size)
+      this.metrics.catalogueItems.set({ model: name, state: 'available' }, catalogue.size - hidden.size)
+      this.metrics.catalogueItems.set({ model: name, state: 'added' }, catalogue.size - recommender.exported.size)
     }
     this.metrics.catalogueVersion.set(this.state.version)
   }

@@ -16,6 +16,7 @@ export interface DecodeRequest {
   seed: number // sample: uint32 seed of the request's own random stream
   exclude: Int32Array // item indices that must not be recommended
   allow: Int32Array | null // when set, only these item indices may be recommended
+  snapshot: number // the catalogue snapshot the indices refer to (catalogue/view.ts)
 }
 
 /**

@@ -1,7 +1,7 @@
 // The embedded default store (no REDIS_URL): a process-local map with the same semantics as Redis,
 // bounded in users (least recently written evicted first) and expiring histories lazily.
 import { EVENT_IDS_PER_USER, type AppendResult, type HistoryEvent, type HistoryStore, type StoreLimits } from './store.js'
-import type { CatalogueState, CatalogueStore } from '../catalogue/store.js'
+import type { AddedItem, CatalogueState, CatalogueStore } from '../catalogue/store.js'
 
 interface Entry { events: HistoryEvent[], eventIds: string[], expiresAt: number }
 
@@ -9,6 +9,7 @@ export class MemoryHistoryStore implements HistoryStore, CatalogueStore {
   readonly kind = 'memory'
   private readonly users = new Map<string, Entry>()
   private readonly hidden = new Set<string>()
+  private readonly added = new Map<string, AddedItem>()
   private version = 0
 
   constructor (private readonly limits: StoreLimits, private readonly maxUsers: number, private readonly now = () => Date.now()) {}
@@ -72,7 +73,20 @@ export class MemoryHistoryStore implements HistoryStore, CatalogueStore {
 
   async catalogueVersion (): Promise<number> { return this.version }
 
-  async catalogueState (): Promise<CatalogueState> { return { version: this.version, hidden: [...this.hidden] } }
+  async catalogueState (): Promise<CatalogueState> {
+    return { version: this.version, hidden: [...this.hidden], added: [...this.added.values()].map(item => ({ ...item, categories: [...item.categories] })) }
+  }
+
+  async putItem (item: AddedItem): Promise<number> {
+    this.added.set(item.itemId, { ...item, categories: [...item.categories] })
+    return ++this.version
+  }
+
+  async deleteItem (itemId: string): Promise<number | null> {
+    if (!this.added.delete(itemId)) return null
+    this.hidden.delete(itemId)
+    return ++this.version
+  }
 
   async setAvailability (changes: Array<{ itemId: string, available: boolean }>): Promise<number> {
     for (const { itemId, available } of changes) {

@@ -12,7 +12,7 @@
 import { Cluster, type Redis } from 'ioredis'
 import { EVENT_IDS_PER_USER, type AppendResult, type HistoryEvent, type HistoryStore, type StoreLimits } from './store.js'
 import type { RedisClient } from './redis-client.js'
-import type { CatalogueState, CatalogueStore } from '../catalogue/store.js'
+import type { AddedItem, CatalogueState, CatalogueStore } from '../catalogue/store.js'
 
 // KEYS: events list, event-id zset. ARGV: maxEvents, ttl, idsToKeep, replace (1: forget the user first),
 // then pairs (eventId or '', json). Returns {accepted, length}.
@@ -43,7 +43,8 @@ if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]
 return {accepted, length}
 `
 
-// The catalogue state: a set of hidden item ids and a version, under one hash tag (one slot).
+// The catalogue state: a set of hidden item ids, a hash of added items (id -> JSON content) and a version,
+// under one hash tag (one slot).
 // KEYS: hidden set, version. ARGV: pairs (itemId, '1' available / '0' hidden). Returns the new version.
 const SET_AVAILABILITY = `
 for i = 1, #ARGV, 2 do
@@ -51,10 +52,21 @@ for i = 1, #ARGV, 2 do
 end
 return redis.call('INCR', KEYS[2])
 `
-// KEYS: hidden set, version. Returns {version, hidden...} from one moment.
+// KEYS: hidden set, version, added hash. Returns {version, hidden, added (HGETALL)} from one moment.
 const CATALOGUE_STATE = `
 local version = tonumber(redis.call('GET', KEYS[2]) or '0')
-return {version, redis.call('SMEMBERS', KEYS[1])}
+return {version, redis.call('SMEMBERS', KEYS[1]), redis.call('HGETALL', KEYS[3])}
+`
+// KEYS: hidden set, version, added hash. ARGV: 'put', itemId, json | 'delete', itemId. Returns the new version, or -1 (nothing to delete).
+const PUT_ITEM = `
+if ARGV[1] == 'put' then
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+elseif redis.call('HDEL', KEYS[3], ARGV[2]) == 1 then
+  redis.call('SREM', KEYS[1], ARGV[2])
+else
+  return -1
+end
+return redis.call('INCR', KEYS[2])
 `
 
 /** The user id as it appears inside a hash tag: no braces, reversible. */
@@ -72,7 +84,8 @@ type Step = [Error | null, unknown]
 interface Scripted {
   writeHistory: (...args: Array<string | number>) => unknown
   setAvailability: (...args: string[]) => Promise<number>
-  catalogueState: (...args: string[]) => Promise<[number, string[]]>
+  catalogueState: (...args: string[]) => Promise<[number, string[], string[]]>
+  putItem: (...args: string[]) => Promise<number>
 }
 
 export class RedisHistoryStore implements HistoryStore, CatalogueStore {
@@ -82,24 +95,39 @@ export class RedisHistoryStore implements HistoryStore, CatalogueStore {
     private readonly durability: Durability = { waitReplicas: 0, waitTimeoutMs: 0 }) {
     client.defineCommand('writeHistory', { numberOfKeys: 2, lua: WRITE })
     client.defineCommand('setAvailability', { numberOfKeys: 2, lua: SET_AVAILABILITY })
-    client.defineCommand('catalogueState', { numberOfKeys: 2, lua: CATALOGUE_STATE })
+    client.defineCommand('catalogueState', { numberOfKeys: 3, lua: CATALOGUE_STATE })
+    client.defineCommand('putItem', { numberOfKeys: 3, lua: PUT_ITEM })
   }
 
-  private get catalogueKeys (): [string, string] {
-    return [`${this.prefix}catalogue:{catalogue}:hidden`, `${this.prefix}catalogue:{catalogue}:version`]
+  private get catalogueKeys (): [string, string, string] {
+    const key = `${this.prefix}catalogue:{catalogue}`
+    return [`${key}:hidden`, `${key}:version`, `${key}:added`]
   }
 
   async catalogueVersion (): Promise<number> {
     return Number(await this.client.get(this.catalogueKeys[1]) ?? 0)
   }
 
+
   async catalogueState (): Promise<CatalogueState> {
-    const [version, hidden] = await (this.client as unknown as Scripted).catalogueState(...this.catalogueKeys)
-    return { version: Number(version), hidden }
+    const [version, hidden, pairs] = await (this.client as unknown as Scripted).catalogueState(...this.catalogueKeys)
+    const added: AddedItem[] = []
+    for (let i = 1; i < pairs.length; i += 2) added.push(JSON.parse(pairs[i]))
+    return { version: Number(version), hidden, added }
   }
 
   async setAvailability (changes: Array<{ itemId: string, available: boolean }>): Promise<number> {
-    return Number(await (this.client as unknown as Scripted).setAvailability(...this.catalogueKeys, ...changes.flatMap(c => [c.itemId, c.available ? '1' : '0'])))
+    const [hidden, version] = this.catalogueKeys
+    return Number(await (this.client as unknown as Scripted).setAvailability(hidden, version, ...changes.flatMap(c => [c.itemId, c.available ? '1' : '0'])))
+  }
+
+  async putItem (item: AddedItem): Promise<number> {
+    return Number(await (this.client as unknown as Scripted).putItem(...this.catalogueKeys, 'put', item.itemId, JSON.stringify(item)))
+  }
+
+  async deleteItem (itemId: string): Promise<number | null> {
+    const version = Number(await (this.client as unknown as Scripted).putItem(...this.catalogueKeys, 'delete', itemId))
+    return version < 0 ? null : version
   }
 
   get cluster (): boolean { return this.client instanceof Cluster }

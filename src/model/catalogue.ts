@@ -8,6 +8,7 @@ export interface CatalogueItem {
   title: string | null
   brand: string | null
   categories: string[]
+  source?: 'export' | 'added' // absent: export
 }
 
 export class Catalogue {
@@ -80,11 +81,11 @@ export class Catalogue {
   }
 
   /** Case-insensitive search: every word of the query must occur in the id, title, brand or categories. */
-  search (query: string, limit: number): CatalogueItem[] {
+  search (query: string, limit: number, keep: (item: CatalogueItem) => boolean = () => true): CatalogueItem[] {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean)
     const out: CatalogueItem[] = []
     for (let i = 0; i < this.items.length && out.length < limit; i++) {
-      if (words.every(w => this.searchText[i].includes(w))) out.push(this.items[i])
+      if (keep(this.items[i]) && words.every(w => this.searchText[i].includes(w))) out.push(this.items[i])
     }
     return out
   }

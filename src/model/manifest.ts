@@ -5,7 +5,8 @@ import path from 'node:path'
 import { ModelLoadError } from '../errors.js'
 import { USER_HASH_NAME } from './user-hash.js'
 
-export const SUPPORTED_FORMAT_VERSION = 1
+/** 1: the policy and its catalogue; 2: adds an optional content encoder for new items (tokenizer). */
+export const SUPPORTED_FORMAT_VERSIONS = [1, 2]
 
 export interface TensorSpec { name: string, dtype: string, shape: Array<string | number> }
 export interface GraphSpec { file: string, sha256: string, inputs: TensorSpec[], outputs: TensorSpec[] }
@@ -25,6 +26,7 @@ export interface Manifest {
   onnxDims: { layers: number, heads: number, head_dim: number }
   catalogue: { file: string, sha256: string, items: number, hasCategories: boolean }
   parity: { file: string, sha256: string, requests: number }
+  tokenizer?: { file: string, sha256: string, arrays: { file: string, sha256: string }, parity: { file: string, sha256: string, texts: number } }
   metrics: Record<string, unknown>
   training: Record<string, unknown>
 }
@@ -77,7 +79,11 @@ export function manifestName (dir: string): string | null {
   }
 }
 
-export interface ModelFiles { manifest: Manifest, encoder: string, decoder: string, catalogue: string, parity: string }
+/** tokenizer: the content encoder's files, when the model has one (new items get semantic IDs from their text). */
+export interface ModelFiles {
+  manifest: Manifest, encoder: string, decoder: string, catalogue: string, parity: string
+  tokenizer?: { json: string, arrays: string, parity: string }
+}
 
 export function loadManifest (dir: string): ModelFiles {
   const manifestFile = path.join(dir, 'manifest.json')
@@ -88,8 +94,8 @@ export function loadManifest (dir: string): ModelFiles {
   } catch (e) {
     fail(manifestFile, `not valid JSON (${(e as Error).message})`)
   }
-  if (m.formatVersion !== SUPPORTED_FORMAT_VERSION) {
-    fail(manifestFile, `formatVersion ${String(m.formatVersion)} is not supported (this service reads version ${SUPPORTED_FORMAT_VERSION})`)
+  if (!SUPPORTED_FORMAT_VERSIONS.includes(m.formatVersion)) {
+    fail(manifestFile, `formatVersion ${String(m.formatVersion)} is not supported (this service reads versions ${SUPPORTED_FORMAT_VERSIONS.join(' and ')})`)
   }
   const levels = m.semanticIds?.levels
   if (!Number.isInteger(levels) || levels < 1 || m.semanticIds.codebookSizes?.length !== levels) fail(manifestFile, 'semanticIds.levels and codebookSizes disagree')
@@ -105,6 +111,13 @@ export function loadManifest (dir: string): ModelFiles {
     encoder: checkFile(dir, m.onnx.encoder, 'encoder'),
     decoder: checkFile(dir, m.onnx.decoder, 'decoder'),
     catalogue: checkFile(dir, m.catalogue, 'catalogue'),
-    parity: path.join(dir, m.parity?.file ?? 'parity.jsonl')
+    parity: path.join(dir, m.parity?.file ?? 'parity.jsonl'),
+    ...(m.tokenizer !== undefined && {
+      tokenizer: {
+        json: checkFile(dir, m.tokenizer, 'tokenizer'),
+        arrays: checkFile(dir, m.tokenizer.arrays, 'tokenizer arrays'),
+        parity: checkFile(dir, m.tokenizer.parity, 'tokenizer parity vectors')
+      }
+    })
   }
 }

@@ -4,7 +4,10 @@ import { Catalogue } from './catalogue.js'
 import { loadManifest, policyDims, tokenLayout, type Manifest, type ModelFiles } from './manifest.js'
 import { userToken } from './user-hash.js'
 import { WorkerPool, type PoolOptions } from './worker-pool.js'
-import { Trie, globalMask } from '../decoding/trie.js'
+import { Trie } from '../decoding/trie.js'
+import { ContentEncoder } from '../catalogue/content-encoder.js'
+import type { AddedItem, CatalogueState } from '../catalogue/store.js'
+import { buildView, type Base, type CatalogueView, type Placement } from '../catalogue/view.js'
 import { errors, type AppError } from '../errors.js'
 import type { Config } from '../config.js'
 import type { Metrics } from '../metrics.js'
@@ -42,62 +45,69 @@ export interface RecommendInput {
 export interface Recommendation { itemIndex: number, score: number, probability?: number, propensity?: number }
 
 /** historyUsed: known items the model conditioned on (the most recent maxHistory of them). */
-export interface RecommendOutput { items: Recommendation[], unknownItemIds: string[], unknownCategories: string[], historyUsed: number, seed?: number }
+/** catalogue: the catalogue the item indices refer to (the view the request was answered from). */
+export interface RecommendOutput { items: Recommendation[], unknownItemIds: string[], unknownCategories: string[], historyUsed: number, seed?: number, catalogue: Catalogue }
 
 export class Recommender {
-  private constructor (readonly manifest: Manifest, readonly files: ModelFiles, readonly catalogue: Catalogue, readonly trie: Trie,
-    private readonly pool: WorkerPool) {}
+  private snapshots = 0
+  private readonly prefixes = new Map<string, number[]>() // the content encoder's answers, by content
+  /** What the model serves now: the exported catalogue plus the added items, minus the hidden ones. */
+  view: CatalogueView
+
+  private constructor (readonly manifest: Manifest, readonly files: ModelFiles, readonly exported: Catalogue, private readonly base: Base,
+    private readonly pool: WorkerPool, view: CatalogueView) {
+    this.view = view
+  }
 
   static async load (modelDir: string, { threads, ...pool }: Omit<PoolOptions, 'init'> & { threads: number }): Promise<Recommender> {
     const files = loadManifest(modelDir)
     const m = files.manifest
     const catalogue = Catalogue.load(files.catalogue, m.semanticIds.levels, m.catalogue.items, m.semanticIds.codebookSizes)
-    const trie = Trie.fromCodes(catalogue.codes, m.semanticIds.levels)
+    const base: Base = {
+      catalogue,
+      trie: Trie.fromCodes(catalogue.codes, m.semanticIds.levels),
+      levels: m.semanticIds.levels,
+      lastCodes: m.semanticIds.codebookSizes[m.semanticIds.levels - 1],
+      encoder: files.tokenizer === undefined ? null : ContentEncoder.load(files.tokenizer.json, files.tokenizer.arrays)
+    }
+    const view = buildView(base, { version: 0, hidden: [], added: [] }, 0, null, new Map())
     const workers = new WorkerPool({
       ...pool,
-      init: {
-        encoderFile: files.encoder,
-        decoderFile: files.decoder,
-        threads,
-        dims: policyDims(m),
-        trie: trie.b,
-        codes: catalogue.codes,
-        layout: tokenLayout(m),
-        hidden: null
-      }
+      init: { encoderFile: files.encoder, decoderFile: files.decoder, threads, dims: policyDims(m), layout: tokenLayout(m), snapshots: [view.snapshot] }
     })
     await workers.start()
-    const recommender = new Recommender(m, files, catalogue, trie, workers)
+    const recommender = new Recommender(m, files, catalogue, base, workers, view)
     // one full batch per worker: onnxruntime's first runs are slow, and admission control needs a measured cost
     await workers.warmUp({
       history: new Int32Array(), userToken: userToken(undefined, m.tokens.userOffset, m.tokens.userBuckets), strategy: 'beam',
-      beamWidth: m.decoding.defaultBeamWidth, k: Math.min(10, catalogue.size), temperature: 1, seed: 0, exclude: new Int32Array(), allow: null
+      beamWidth: m.decoding.defaultBeamWidth, k: Math.min(10, catalogue.size), temperature: 1, seed: 0, exclude: new Int32Array(), allow: null, snapshot: 0
     })
     return recommender
   }
 
-  private hiddenIds = new Set<string>()
-  /** The version of the catalogue state (hidden items) this model applies. */
-  catalogueVersion = 0
+  /** The catalogue served now (exported and added items). */
+  get catalogue (): Catalogue { return this.view.catalogue }
+  get catalogueVersion (): number { return this.view.version }
+  get hasContentEncoder (): boolean { return this.base.encoder !== null }
 
   /**
-   * Hides these items (those of this catalogue; others are ignored) from every request, from the next batch
-   * on, as a mask applied while decoding: a request still gets k items when k allowed ones remain.
+   * Applies the shared catalogue state: added items placed under semantic IDs from their content (the trie
+   * rebuilt when they change), hidden items masked while decoding. Searches already running keep the
+   * snapshot they started with; the next batches use the new one.
    */
-  hide (itemIds: Iterable<string>, version: number): void {
-    const ids = new Set<string>()
-    const indices: number[] = []
-    for (const id of itemIds) {
-      const index = this.catalogue.indexOf(id)
-      if (index !== undefined) { ids.add(id); indices.push(index) }
-    }
-    this.hiddenIds = ids
-    this.catalogueVersion = version
-    this.pool.hide(globalMask(this.trie, this.catalogue.codes, this.catalogue.size, indices, version))
+  apply (state: CatalogueState): void {
+    this.view = buildView(this.base, state, ++this.snapshots, this.view, this.prefixes)
+    this.pool.publish(this.view.snapshot)
   }
 
-  isAvailable (itemId: string): boolean { return !this.hiddenIds.has(itemId) }
-  get hiddenCount (): number { return this.hiddenIds.size }
+  /** Where a new item with this content would go now (its semantic ID), without adding it. */
+  place (item: AddedItem, state: CatalogueState): Placement {
+    const trial = buildView(this.base, { ...state, added: [...state.added.filter(a => a.itemId !== item.itemId), item] }, -1, null, this.prefixes)
+    return trial.placements.get(item.itemId)!
+  }
+
+  isAvailable (itemId: string): boolean { return !this.view.hidden.has(itemId) }
+  get hiddenCount (): number { return this.view.hidden.size }
 
   get queueDepth (): number { return this.pool.queueDepth }
 
@@ -108,22 +118,23 @@ export class Recommender {
 
   /** options.admission false: skip admission control (the service's own checks, e.g. parity before a swap). */
   async recommend (input: RecommendInput, options: { admission?: boolean } = {}): Promise<RecommendOutput> {
+    const { catalogue, snapshot } = this.view // one view for the whole request: indices, trie and mask agree
     const unknownItemIds: string[] = []
     const history: number[] = []
     for (const id of input.history) {
-      const index = this.catalogue.indexOf(id)
+      const index = catalogue.indexOf(id)
       if (index === undefined) unknownItemIds.push(id); else history.push(index)
     }
-    const exclude = input.exclude.map(id => this.catalogue.indexOf(id)).filter((i): i is number => i !== undefined)
+    const exclude = input.exclude.map(id => catalogue.indexOf(id)).filter((i): i is number => i !== undefined)
     if (input.excludeSeen) exclude.push(...history)
     let allow: Int32Array | null = null
     let unknownCategories: string[] = []
     if (input.categories !== undefined && input.categories.length > 0) {
-      unknownCategories = [...new Set(input.categories.filter(c => !this.catalogue.hasCategory(c)))]
+      unknownCategories = [...new Set(input.categories.filter(c => !catalogue.hasCategory(c)))]
       if (unknownCategories.length === new Set(input.categories).size) {
         throw errors.validation('categories', `no item of the catalogue is in the categories ${JSON.stringify(unknownCategories)}`, { unknownCategories })
       }
-      allow = this.catalogue.inCategories(input.categories)
+      allow = catalogue.inCategories(input.categories)
     }
     const t = this.manifest.tokens
     const sample = input.strategy === 'sample'
@@ -137,10 +148,12 @@ export class Recommender {
       temperature: input.temperature ?? 1,
       seed,
       exclude: Int32Array.from(exclude),
-      allow
+      allow,
+      snapshot: snapshot.id
     }, input.signal, options.admission ?? true)
     return {
       ...(sample && { seed }),
+      catalogue,
       items: result.items.map((itemIndex, i) => ({
         itemIndex,
         score: result.scores[i],

@@ -30,7 +30,7 @@ export async function checkParity (recommender: Recommender, file: string): Prom
   }, { admission: false })))
   let worst = 0
   for (const [i, result] of results.entries()) {
-    const got = result.items.map(r => recommender.catalogue.items[r.itemIndex].itemId)
+    const got = result.items.map(r => result.catalogue.items[r.itemIndex].itemId)
     const expected = vectors[i].itemIds
     // a swap of two items whose scores tie within the tolerance is not a difference
     const same = got.length === expected.length && got.every((id, j) => id === expected[j] ||

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads'
 import { errors, type AppError } from '../errors.js'
 import type { DecodeRequest, DecodeResult } from '../decoding/beam-search.js'
 import type { WorkerInit } from './inference-worker.js'
-import type { GlobalMask } from '../decoding/trie.js'
+import { SNAPSHOTS_KEPT, type CatalogueSnapshot } from '../catalogue/view.js'
 
 export interface PoolOptions {
   size: number
@@ -236,10 +236,10 @@ export class WorkerPool {
     return true
   }
 
-  /** Sends every worker (and every worker started later) the items hidden from all requests. */
-  hide (mask: GlobalMask): void {
-    this.options.init.hidden = mask
-    for (const slot of this.slots) slot.worker.postMessage({ hidden: mask })
+  /** Sends every worker (and every worker started later) a new catalogue snapshot; the next batches use it. */
+  publish (snapshot: CatalogueSnapshot): void {
+    this.options.init.snapshots = [...this.options.init.snapshots, snapshot].slice(-SNAPSHOTS_KEPT)
+    for (const slot of this.slots) slot.worker.postMessage({ snapshot })
   }
 
   /** Runs one full batch of `request` on every worker, so that the admission estimate starts from a measurement. */
@@ -248,8 +248,12 @@ export class WorkerPool {
     await Promise.all(Array.from({ length: batches }, async () => await this.infer(request).catch(() => undefined)))
   }
 
+  /** Up to `count` requests from the head of the queue, all of the head's catalogue snapshot. */
   private take (count: number): Pending[] {
-    const batch = this.queue.splice(0, count)
+    const snapshot = this.queue[0]?.request.snapshot
+    let n = 0
+    while (n < count && n < this.queue.length && this.queue[n].request.snapshot === snapshot) n++
+    const batch = this.queue.splice(0, n)
     for (const p of batch) {
       this.queuedBeams -= p.request.beamWidth
       if (p.onAbort !== undefined) p.signal!.removeEventListener('abort', p.onAbort) // computing: a disconnect no longer saves anything

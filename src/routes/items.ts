@@ -7,7 +7,7 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
   const { ItemId } = ids(deps.config.maxIdLength, deps.schemas.examples.items[0]?.itemId)
   const Model = Type.Optional(Type.String({ ...MODEL_NAME, description: 'The model whose catalogue to read; default: the default model', example: deps.registry.defaultName }))
   const { CatalogueItem, examples } = deps.schemas
-  const example = examples.items[0] === undefined ? undefined : { ...examples.items[0], available: true }
+  const example = examples.items[0] === undefined ? undefined : { ...examples.items[0], available: true, source: 'export' }
 
   app.get('/items/:itemId', {
     schema: {
@@ -21,7 +21,7 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
     const { recommender } = deps.registry.get(request.query.model)
     const item = recommender.catalogue.get(request.params.itemId)
     if (item === undefined) throw errors.notFound('item', request.params.itemId)
-    return { ...item, available: recommender.isAvailable(item.itemId) }
+    return { ...item, available: recommender.isAvailable(item.itemId), source: item.source ?? 'export' }
   })
 
   app.get('/items', {
@@ -31,6 +31,7 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
       querystring: Type.Object({
         q: Type.Optional(Type.String({ maxLength: 200, default: '', ...TEXT_PATTERN, description: 'Words to look for, case-insensitive; empty lists the catalogue' })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'At most this many items' })),
+        source: Type.Optional(Type.Union([Type.Literal('export'), Type.Literal('added')], { description: 'Only exported items, or only items added at run time' })),
         model: Model
       }, { additionalProperties: false }),
       response: {
@@ -43,7 +44,8 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
     }
   }, async (request) => {
     const { recommender } = deps.registry.get(request.query.model)
-    const items = recommender.catalogue.search(request.query.q ?? '', request.query.limit ?? 20)
-    return { items: items.map(item => ({ ...item, available: recommender.isAvailable(item.itemId) })), total: recommender.catalogue.size }
+    const source = request.query.source
+    const items = recommender.catalogue.search(request.query.q ?? '', request.query.limit ?? 20, source === undefined ? undefined : item => (item.source ?? 'export') === source)
+    return { items: items.map(item => ({ ...item, available: recommender.isAvailable(item.itemId), source: item.source ?? 'export' })), total: recommender.catalogue.size }
   })
 }

@@ -56,7 +56,8 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
       unknownItemIds: result.unknownItemIds,
       unknownCategories: result.unknownCategories,
       items: result.items.map((r, i) => ({
-        ...recommender.catalogue.items[r.itemIndex],
+        ...result.catalogue.items[r.itemIndex],
+        source: result.catalogue.items[r.itemIndex].source ?? 'export',
         available: true, // hidden items are never recommended
         rank: i + 1,
         score: r.score,

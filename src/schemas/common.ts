@@ -52,7 +52,8 @@ const CatalogueItemFields = {
   brand: Type.Union([Type.String(), Type.Null()]),
   categories: Type.Array(Type.String()),
   semanticId: Type.Array(Type.Integer(), { description: 'The item\'s codes, one per level' }),
-  available: Type.Boolean({ description: 'false: hidden from recommendations (PUT /v1/items/{itemId}/availability)' })
+  available: Type.Boolean({ description: 'false: hidden from recommendations (PUT /v1/items/{itemId}/availability)' }),
+  source: Type.Union([Type.Literal('export'), Type.Literal('added')], { description: 'export: in the model\'s exported catalogue; added: through POST /v1/items' })
 }
 
 /** An item of the catalogue; `example` is one of the loaded catalogue's items. */

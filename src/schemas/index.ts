@@ -14,7 +14,7 @@ export function apiSchemas (config: Config, manifest: Manifest, modelNames: stri
   const users = userSchemas(config, examples)
   const model = modelSchemas(manifest)
   const health = healthSchemas()
-  const CatalogueItem = catalogueItemSchema(examples.items[0] === undefined ? undefined : { ...examples.items[0], available: true })
+  const CatalogueItem = catalogueItemSchema(examples.items[0] === undefined ? undefined : { ...examples.items[0], available: true, source: 'export' })
   const named = [
     ErrorResponse, CatalogueItem,
     recommendations.RecommendationRequest, recommendations.RecommendedItem, recommendations.Recommendation,

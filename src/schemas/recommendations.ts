@@ -101,7 +101,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
       historyReceived: ex.history.length,
       unknownItemIds: [],
       unknownCategories: [],
-      items: ex.items.map((item, i) => ({ ...item, available: true, rank: i + 1, score: -2.75 - i, probability: Math.exp(-2.75 - i) }))
+      items: ex.items.map((item, i) => ({ ...item, available: true, source: 'export', rank: i + 1, score: -2.75 - i, probability: Math.exp(-2.75 - i) }))
     }]
   })
 

@@ -43,6 +43,6 @@ export class FakePolicy implements Policy<FakeState> {
 }
 
 export function request (history: number[], more: Partial<DecodeRequest> = {}): DecodeRequest {
-  return { history: Int32Array.from(history), userToken: 11, strategy: 'beam', beamWidth: N, k: N, temperature: 1, seed: 0, exclude: new Int32Array(), allow: null, ...more }
+  return { history: Int32Array.from(history), userToken: 11, strategy: 'beam', beamWidth: N, k: N, temperature: 1, seed: 0, exclude: new Int32Array(), allow: null, snapshot: 0, ...more }
 }
 

@@ -28,7 +28,8 @@ function refuses (dir: string, file: string, message: RegExp): void {
 
 test('the fixture model loads and describes its interface', () => {
   const files = loadManifest(FIXTURE_MODEL)
-  assert.equal(files.manifest.formatVersion, 1)
+  assert.equal(files.manifest.formatVersion, 2)
+  assert.ok(files.tokenizer !== undefined, 'the fixture has a content encoder')
   assert.equal(files.manifest.onnx.decoder.inputs.length, 6)
 })
 
@@ -46,8 +47,8 @@ test('a changed catalogue is refused, naming the file', () => {
 
 test('an unknown format version, user hash or interface is refused', () => {
   let dir = copyModel()
-  editManifest(dir, m => { m.formatVersion = 2 })
-  refuses(dir, 'manifest.json', /formatVersion 2 is not supported/)
+  editManifest(dir, m => { m.formatVersion = 3 })
+  refuses(dir, 'manifest.json', /formatVersion 3 is not supported/)
   dir = copyModel()
   editManifest(dir, m => { m.userHash.name = 'murmur3' })
   refuses(dir, 'manifest.json', /userHash.name "murmur3" is not supported/)

@@ -29,7 +29,7 @@ for (const dir of models) {
       const history = Int32Array.from(v.history.map(id => catalogue.indexOf(id)!))
       const token = userToken(v.userId ?? undefined, m.tokens.userOffset, m.tokens.userBuckets)
       assert.equal(token, v.userToken, `user token of ${v.userId}`)
-      return { history, userToken: token, strategy: 'beam' as const, beamWidth: v.beamWidth, k: v.k, temperature: 1, seed: 0, exclude: v.excludeSeen ? history : new Int32Array(), allow: null }
+      return { history, userToken: token, strategy: 'beam' as const, beamWidth: v.beamWidth, k: v.k, temperature: 1, seed: 0, exclude: v.excludeSeen ? history : new Int32Array(), allow: null, snapshot: 0 }
     })
     const results = await beamSearch(policy, trie, catalogue.codes, layout, requests) // all in one batch: left padding must not matter
     let worst = 0

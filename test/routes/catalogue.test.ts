@@ -1,9 +1,11 @@
-// Hiding and restoring items at run time: never recommended while hidden (beam search and sampling), applied
-// while decoding so that k items still come back, persisted in the store, and shared by every replica.
+// The living catalogue. Hiding and restoring items: never recommended while hidden (beam search and
+// sampling), applied while decoding so that k items still come back. Adding items: a semantic ID from their
+// content, in the trie at once. Both persisted in the store and shared by every replica.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RedisServer, build, connectRedisStore, freePort, startServer } from '../helper.js'
+import { ContentEncoder, itemText } from '../../src/catalogue/content-encoder.js'
+import { RedisServer, build, connectRedisStore, freePort, listen, raw, startServer } from '../helper.js'
 
 const ADMIN = 'admin-key-0123456789'
 const HISTORY = ['1', '2', '3']
@@ -83,7 +85,91 @@ test('two service processes on one Redis: a change made through one applies on t
   const c = await startServer(env, t)
   assert.equal((await (await fetch(`${c.base}/v1/items/${top}`)).json()).available, false, 'a new replica starts with the shared state')
   assert.ok(!(await recommend(c.base)).includes(top))
+  // a new item added through one replica: recommendable on the other within a second, and on a new replica at start-up
+  const post = await fetch(`${a.base}/v1/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ itemId: 'shared-new', title: 'A Film Nobody Has Seen', categories: ['Only-Here'] }) })
+  assert.equal(post.status, 201)
+  const only = async (base: string) => (await (await fetch(`${base}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: HISTORY, k: 3, categories: ['Only-Here'] }) })).json())
+  const addedAt = Date.now()
+  let seen = false
+  while (!seen && Date.now() - addedAt < 3000) { seen = (await only(b.base)).items?.[0]?.itemId === 'shared-new'; if (!seen) await sleep(50) }
+  assert.ok(seen && Date.now() - addedAt <= 1000, `the other replica added it after ${Date.now() - addedAt} ms`)
+  const d = await startServer(env, t)
+  assert.equal((await (await fetch(`${d.base}/v1/items/shared-new`)).json()).source, 'added')
   const store = await connectRedisStore(redis.url)
   t.after(async () => { await store.close() })
-  assert.deepEqual((await store.catalogueState()).hidden, [top])
+  const state = await store.catalogueState()
+  assert.deepEqual(state.hidden, [top])
+  assert.deepEqual(state.added.map(i => i.itemId), ['shared-new'])
+})
+
+test('a new item gets the semantic ID its content gives, is recommendable at once, and can be changed and removed', async (t) => {
+  const { app, recommender } = await build(t)
+  const encoder = ContentEncoder.load(recommender.files.tokenizer!.json, recommender.files.tokenizer!.arrays)
+  const content = { title: 'Space Cowboys Return (2026)', categories: ['Sci-Fi', 'Western', 'Brand-New Genre'] }
+  const added = await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: 'new-1', ...content } })
+  assert.equal(added.statusCode, 201, added.body)
+  const [placed] = added.json().models
+  const prefix = encoder.encode(itemText(content))
+  assert.deepEqual(placed.semanticId.slice(0, -1), prefix)
+  const item = (await app.inject({ url: '/v1/items/new-1' })).json()
+  assert.deepEqual({ source: item.source, available: item.available, semanticId: item.semanticId }, { source: 'added', available: true, semanticId: placed.semanticId })
+  assert.deepEqual((await app.inject({ url: '/v1/items?source=added' })).json().items.map((i: { itemId: string }) => i.itemId), ['new-1'])
+  const recs = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: HISTORY, k: 5, categories: ['Brand-New Genre'] } })).json()
+  assert.deepEqual(recs.items.map((i: { itemId: string, source: string }) => [i.itemId, i.source]), [['new-1', 'added']], 'in the trie, and the only item of its category')
+  const sampled = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: HISTORY, k: 5, strategy: 'sample', categories: ['Brand-New Genre'] } })).json()
+  assert.deepEqual(sampled.items.map((i: { itemId: string }) => i.itemId), ['new-1'])
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: ['new-1'], k: 3 } })).json().historyLength, 1, 'known in histories too')
+
+  // the same content again: the same prefix, the next free last code
+  const twin = (await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: 'new-2', ...content } })).json()
+  assert.deepEqual(twin.models[0].semanticId.slice(0, -1), prefix)
+  assert.notEqual(twin.models[0].semanticId.at(-1), placed.semanticId.at(-1))
+
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: 'new-1', title: 'again' } })).json().code, 'item_exists')
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: '1', title: 'Toy Story' } })).json().code, 'item_exists')
+  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/items/1' })).json().code, 'item_exists')
+
+  const changed = await app.inject({ method: 'PUT', url: '/v1/items/new-1', payload: { title: 'A Quiet Documentary About Bees', categories: ['Documentary'] } })
+  assert.equal(changed.statusCode, 200, changed.body)
+  assert.deepEqual(changed.json().models[0].semanticId.slice(0, -1), encoder.encode('A Quiet Documentary About Bees Documentary'))
+  assert.deepEqual((await app.inject({ url: '/v1/items/new-1' })).json().categories, ['Documentary'])
+  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/items/new-1' })).statusCode, 204)
+  assert.equal((await app.inject({ url: '/v1/items/new-1' })).statusCode, 404)
+  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/items/new-1' })).statusCode, 404)
+  assert.equal((await app.inject({ method: 'PUT', url: '/v1/items/new-1', payload: { title: 'x' } })).statusCode, 404)
+})
+
+test('when every last code under a prefix is taken, a new item is refused with the reason', async (t) => {
+  const { app, recommender } = await build(t)
+  const last = recommender.manifest.semanticIds.codebookSizes.at(-1)!
+  let refused
+  for (let i = 0; i <= last; i++) {
+    const res = await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: `same-${i}`, title: 'Toy Story (1995)', categories: ['Animation', "Children's", 'Comedy'] } })
+    if (res.statusCode !== 201) { refused = res; break }
+  }
+  assert.ok(refused !== undefined, `the prefix never filled up (${last} last codes)`)
+  assert.equal(refused.statusCode, 409)
+  assert.equal(refused.json().code, 'item_not_placed')
+  assert.deepEqual(refused.json().details.models, { smoke: 'prefix_full' })
+})
+
+test('adding items under load drops no request', async (t) => {
+  const { port } = await listen(t)
+  let stop = false
+  const statuses = new Map<number, number>()
+  const load = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      const res = await raw(port, 'POST', '/v1/recommendations', {}, JSON.stringify({ history: HISTORY, k: 10 }))
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
+    }
+  })
+  const genres = ['Action', 'Adventure', 'Animation', 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy', 'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller']
+  for (let i = 0; i < 15; i++) {
+    const res = await raw(port, 'POST', '/v1/items', {}, JSON.stringify({ itemId: `live-${i}`, title: `${genres[i]} ${genres[(i + 5) % 15]} Story`, categories: [genres[i]] }))
+    assert.equal(res.status, 201, res.body)
+    assert.equal((await raw(port, 'PUT', `/v1/items/live-${i}/availability`, {}, JSON.stringify({ available: i % 2 === 0 }))).status, 200)
+  }
+  stop = true
+  await Promise.all(load)
+  assert.deepEqual([...statuses.keys()], [200], JSON.stringify(Object.fromEntries(statuses)))
 })

@@ -27,9 +27,10 @@ from .decoding import beam_search
 from .evaluate import user_tokens
 from .model import BOS, PAD, Policy, history_batch
 from .rundir import Run
+from .tokenizer import NEIGHBOURS
 from .userhash import NAME as USER_HASH_NAME
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: an optional content encoder (tokenizer.json, .bin, _parity.jsonl) for new items
 PARITY_TOLERANCE = 1e-4
 
 
@@ -243,6 +244,43 @@ def choose_checkpoint(run: Run) -> tuple[str, str]:
     return f"{choice}.pt", choice
 
 
+def _export_tokenizer(run: Run, dataset, out: Path) -> dict | None:
+    """tokenizer.json (vocabulary, layout of the arrays), tokenizer.bin (little-endian float32 arrays) and
+    tokenizer_parity.jsonl (texts and the codes the reference ContentEncoder gives them), for new items;
+    None (and no files) when the catalogue had no text to fit a content encoder on."""
+    encoder = run.load("semantic_ids.pt", "tokenize").get("encoder")
+    for name in ("tokenizer.json", "tokenizer.bin", "tokenizer_parity.jsonl"):
+        (out / name).unlink(missing_ok=True)
+    if encoder is None:
+        return None
+    layout, offset = [], 0
+    with open(out / "tokenizer.bin", "wb") as f:
+        for name, array in encoder.arrays().items():
+            data = np.ascontiguousarray(array, dtype="<f4")
+            f.write(data.tobytes())
+            layout.append({"name": name, "shape": list(data.shape), "offset": offset})
+            offset += data.size
+    (out / "tokenizer.json").write_text(json.dumps({
+        "method": "TF-IDF (lowercase, tokens of \\w, sublinear tf, idf, l2) -> SVD projection -> l2; collaborative half: the mean of the "
+                  "normalised collaborative embeddings of the 10 catalogue items nearest by text, l2; fused [text_weight * text, "
+                  "cm_weight * collaborative]; residual quantisation against the centres, level by level",
+        "vocabulary": encoder.vocabulary, "textWeight": encoder.text_weight, "cmWeight": encoder.cm_weight, "neighbours": NEIGHBOURS,
+        "levels": len(encoder.centres), "arrays": layout}, ensure_ascii=False))
+    rng = np.random.default_rng(run.cfg.seed)
+    sample = rng.choice(len(dataset.items), size=min(40, len(dataset.items)), replace=False).tolist()
+    words = encoder.vocabulary
+    texts = [dataset.items[i].text() for i in sample] + [
+        " ".join(rng.choice(words, size=int(rng.integers(1, 8))).tolist()) for _ in range(8)] + ["", "zzzz an unknown product 123"]
+    with open(out / "tokenizer_parity.jsonl", "w", encoding="utf-8") as f:
+        for text in texts:
+            _, neighbours = encoder.embed(text)
+            f.write(json.dumps({"text": text, "codes": encoder.encode(text),
+                                "neighbours": [dataset.items[i].external_id for i in neighbours]}, ensure_ascii=False) + "\n")
+    return {"file": "tokenizer.json", "sha256": sha256(out / "tokenizer.json"),
+            "arrays": {"file": "tokenizer.bin", "sha256": sha256(out / "tokenizer.bin")},
+            "parity": {"file": "tokenizer_parity.jsonl", "sha256": sha256(out / "tokenizer_parity.jsonl"), "texts": len(texts)}}
+
+
 def export_model(run: Run) -> dict:
     from .stages import _load_data, _policy_setup, load_policy
     cfg = run.cfg
@@ -276,6 +314,7 @@ def export_model(run: Run) -> dict:
                                 "itemIds": [ext[i] for i in v["items"][keep].tolist()],
                                 "scores": [round(float(s), 6) for s in v["scores"][keep].tolist()]}) + "\n")
 
+    tokenizer = _export_tokenizer(run, dataset, out)
     pc = policy.cfg
     manifest = {
         "formatVersion": FORMAT_VERSION,
@@ -300,6 +339,7 @@ def export_model(run: Run) -> dict:
                       "hasCategories": any(item.categories for item in dataset.items)},
         "parity": {"file": "parity.jsonl", "sha256": sha256(out / "parity.jsonl"), "requests": len(vectors),
                    "tolerance": PARITY_TOLERANCE, "maxAbsLogitDiff": worst},
+        **({"tokenizer": tokenizer} if tokenizer else {}),
         "training": {"config": cfg.to_dict(), "stageSeconds": _stage_seconds(run)},
         "metrics": _metrics(run),
     }

@@ -87,7 +87,7 @@ def tokenize(run: Run) -> None:
     with run.stage("tokenize") as results:
         collaborative = _load_cm(run).item_embeddings().cpu().numpy() if cfg.tokenizer.cm_weight > 0 else None
         sids = build_semantic_ids([item.text() for item in dataset.items], collaborative, cfg.tokenizer, cfg.seed)
-        run.save("semantic_ids.pt", {"codes": sids.codes, "codebook_sizes": sids.codebook_sizes})
+        run.save("semantic_ids.pt", {"codes": sids.codes, "codebook_sizes": sids.codebook_sizes, "encoder": sids.encoder})
         results.update(sids.report())
         print(f"[tokenize] {results}")
 

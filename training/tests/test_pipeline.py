@@ -1,6 +1,8 @@
 """End to end: every stage on MovieLens-100K with tiny settings, then the exported artifact."""
 import hashlib
 import json
+
+import numpy as np
 from pathlib import Path
 
 import pytest
@@ -63,8 +65,10 @@ def test_artifact_matches_its_manifest(smoke):
     _, out = smoke
     model = out / "model"
     manifest = json.loads((model / "manifest.json").read_text())
-    assert manifest["formatVersion"] == 1
-    for entry in [manifest["onnx"]["encoder"], manifest["onnx"]["decoder"], manifest["catalogue"], manifest["parity"]]:
+    assert manifest["formatVersion"] == 2
+    tokenizer = manifest["tokenizer"]
+    for entry in [manifest["onnx"]["encoder"], manifest["onnx"]["decoder"], manifest["catalogue"], manifest["parity"],
+                  tokenizer, tokenizer["arrays"], tokenizer["parity"]]:
         assert hashlib.sha256((model / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
     items = (model / "items.jsonl").read_text().splitlines()
     assert len(items) == manifest["catalogue"]["items"] == 1682
@@ -74,6 +78,13 @@ def test_artifact_matches_its_manifest(smoke):
     assert len(parity) >= 50 and manifest["parity"]["maxAbsLogitDiff"] <= 1e-4
     assert any(p["userId"] is None for p in parity) and any(p["history"] == [] for p in parity)
     assert all(p["scores"] == sorted(p["scores"], reverse=True) and len(p["itemIds"]) == p["k"] for p in parity)
+    # the content encoder: its arrays as laid out, and test vectors for the service
+    layout = json.loads((model / "tokenizer.json").read_text())
+    floats = (model / "tokenizer.bin").stat().st_size // 4
+    assert sum(int(np.prod(a["shape"])) for a in layout["arrays"]) == floats
+    vectors = [json.loads(line) for line in (model / "tokenizer_parity.jsonl").read_text().splitlines()]
+    assert len(vectors) == tokenizer["parity"]["texts"] >= 40
+    assert all(len(v["codes"]) == manifest["semanticIds"]["levels"] - 1 and len(v["neighbours"]) == 10 for v in vectors)
 
 
 def test_parity_check_detects_a_policy_that_differs_from_the_onnx_files(smoke):

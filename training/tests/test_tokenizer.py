@@ -28,3 +28,21 @@ def test_catalogue_without_text_uses_collaborative_embeddings_only():
 def test_uniqueness_level_numbers_items_sharing_a_prefix():
     codes = np.array([[0, 1], [0, 1], [2, 3], [0, 1]])
     assert add_uniqueness_level(codes)[:, -1].tolist() == [0, 1, 0, 2]
+
+
+def test_the_content_encoder_reproduces_sklearn_and_encodes_new_text():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from gflowgr.tokenizer import TOKEN_PATTERN
+    rng = np.random.default_rng(0)
+    collab = rng.normal(size=(300, 8))
+    ids = build_semantic_ids(TEXTS, collab, TokenizerConfig(levels=2, codebook_size=8, text_dim=6), seed=3)
+    encoder = ids.encoder
+    reference = TfidfVectorizer(sublinear_tf=True, min_df=2, max_features=50_000, token_pattern=TOKEN_PATTERN).fit(TEXTS)
+    for text in [TEXTS[5], "Brand3 LIPSTICK lipstick gloss unknownword", ""]:
+        assert np.allclose(encoder.tfidf(text), reference.transform([text]).toarray()[0], atol=1e-6)
+    codes = encoder.encode("brand2 lipstick matte colour1")
+    assert len(codes) == 2 and all(0 <= c < 8 for c in codes)
+    x, neighbours = encoder.embed(TEXTS[10])
+    assert neighbours[0] == 10 or np.allclose(encoder.text[neighbours[0]], encoder.text[10]), "an item is its own nearest neighbour by text"
+    assert x.shape == (encoder.text.shape[1] + 8,)
+    assert build_semantic_ids([""] * 50, collab[:50], TokenizerConfig(levels=2, codebook_size=4), seed=0).encoder is None

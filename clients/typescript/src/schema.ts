@@ -962,9 +962,339 @@ export interface paths {
                 };
             };
         };
-        put?: never;
+        /** Change an added item's content (its semantic ID is computed again) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description External item id (an ASIN, a MovieLens id): 1 to 128 characters without whitespace or control characters */
+                    itemId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "title": "Hydrating Rose Face Serum",
+                     *       "brand": "Petal",
+                     *       "categories": [
+                     *         "Beauty",
+                     *         "Skin Care",
+                     *         "Face",
+                     *         "Serums"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Shown to users, and read by the content encoder */
+                        title?: string;
+                        /** @description Read by the content encoder */
+                        brand?: string;
+                        /** @description Used by category filters, and read by the content encoder */
+                        categories?: string[];
+                        /** @description Read by the content encoder only */
+                        description?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "itemId": "NEW-0001",
+                         *       "catalogueVersion": 9,
+                         *       "models": [
+                         *         {
+                         *           "name": "beauty-gflowgr",
+                         *           "semanticId": [
+                         *             17,
+                         *             124,
+                         *             72,
+                         *             3
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            itemId: string;
+                            catalogueVersion: number;
+                            models: {
+                                name: string;
+                                /** @description Where this model placed it */
+                                semanticId?: number[];
+                                /** @description Why this model could not place it: no_content_encoder, prefix_full */
+                                reason?: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `payload_too_large`: the body is over `BODY_LIMIT_BYTES` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unsupported_media_type`: a body that is not `application/json`, or compressed (`Content-Encoding`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
-        delete?: never;
+        /** Remove an added item (an exported item can only be hidden) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description External item id (an ASIN, a MovieLens id): 1 to 128 characters without whitespace or control characters */
+                    itemId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -985,6 +1315,8 @@ export interface paths {
                     q?: string;
                     /** @description At most this many items */
                     limit?: number;
+                    /** @description Only exported items, or only items added at run time */
+                    source?: "export" | "added";
                     /** @description The model whose catalogue to read; default: the default model */
                     model?: string;
                 };
@@ -1019,7 +1351,8 @@ export interface paths {
                          *             "Face",
                          *             "Concealers & Neutralizers"
                          *           ],
-                         *           "available": true
+                         *           "available": true,
+                         *           "source": "export"
                          *         }
                          *       ],
                          *       "total": 12101
@@ -1125,7 +1458,215 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /**
+         * Add a new item: recommendable at once, with a semantic ID from its content (no retraining)
+         * @description Each model with a content encoder gives the item the semantic ID its tokenizer would have: from the text (title, brand, categories, description) and the collaborative embeddings of the catalogue items nearest by text; the last code is the first free one under that prefix. Every replica adds it within CATALOGUE_POLL_MS. Needs an admin key.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "itemId": "NEW-0001",
+                     *       "title": "Hydrating Rose Face Serum",
+                     *       "brand": "Petal",
+                     *       "categories": [
+                     *         "Beauty",
+                     *         "Skin Care",
+                     *         "Face",
+                     *         "Serums"
+                     *       ],
+                     *       "description": "A light serum with rose water."
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * @description External item id (an ASIN, a MovieLens id): 1 to 128 characters without whitespace or control characters
+                         * @example B004756YJA
+                         */
+                        itemId: string;
+                        /** @description Shown to users, and read by the content encoder */
+                        title?: string;
+                        /** @description Read by the content encoder */
+                        brand?: string;
+                        /** @description Used by category filters, and read by the content encoder */
+                        categories?: string[];
+                        /** @description Read by the content encoder only */
+                        description?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Added */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "itemId": "NEW-0001",
+                         *       "catalogueVersion": 9,
+                         *       "models": [
+                         *         {
+                         *           "name": "beauty-gflowgr",
+                         *           "semanticId": [
+                         *             17,
+                         *             124,
+                         *             72,
+                         *             3
+                         *           ]
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            itemId: string;
+                            catalogueVersion: number;
+                            models: {
+                                name: string;
+                                /** @description Where this model placed it */
+                                semanticId?: number[];
+                                /** @description Why this model could not place it: no_content_encoder, prefix_full */
+                                reason?: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description `validation_error`: a field is missing, has the wrong type, or is out of bounds; `details.field` names it; `bad_request`: the request cannot be read: malformed JSON, an empty JSON body, a malformed URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `item_not_found`: no item with this id; `user_not_found`: no stored history for this user; `route_not_found`: no route for this method and path; `model_not_found`: no served model with this name */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `request_timeout`: the client did not send the whole request within `REQUEST_TIMEOUT_MS` */
+                408: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `payload_too_large`: the body is over `BODY_LIMIT_BYTES` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `uri_too_long`: a path parameter is longer than the router accepts */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `unsupported_media_type`: a body that is not `application/json`, or compressed (`Content-Encoding`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `expectation_failed`: an `Expect` header other than `100-continue` */
+                417: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `rate_limited`: over `RATE_LIMIT_MAX` per window, or too many failed authentications; `Retry-After` gives the seconds until the window resets */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `headers_too_large`: the request line and headers are over 16 KiB */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `internal_error`: a bug; never with internals in the body, logged with the request id; `inference_failed`: the inference worker failed on this batch */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `overloaded`: the expected wait for inference is over `MAX_QUEUE_WAIT_MS` or the queue is full; answered at once, with `Retry-After`; `inference_timeout`: inference did not finish within `INFERENCE_TIMEOUT_MS`; with `Retry-After`; `history_store_unavailable`: Redis is down and the request needs the stored history or writes it; with `Retry-After`. For a write, `details.outcome` is `not_written` or `unknown` (a timeout: it may have been stored): retry with the same `eventId`s (`details.eventIds`); `shutting_down`: the instance is draining after SIGTERM; with `Retry-After`, retry on another instance */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2135,7 +2676,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `reload_in_progress`: the model is being reloaded already */
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -2783,7 +3324,8 @@ export interface components {
          *         "Face",
          *         "Concealers & Neutralizers"
          *       ],
-         *       "available": true
+         *       "available": true,
+         *       "source": "export"
          *     }
          */
         CatalogueItem: {
@@ -2795,6 +3337,8 @@ export interface components {
             semanticId: number[];
             /** @description false: hidden from recommendations (PUT /v1/items/{itemId}/availability) */
             available: boolean;
+            /** @description export: in the model's exported catalogue; added: through POST /v1/items */
+            source: "export" | "added";
         };
         /**
          * RecommendationRequest
@@ -2858,6 +3402,8 @@ export interface components {
             semanticId: number[];
             /** @description false: hidden from recommendations (PUT /v1/items/{itemId}/availability) */
             available: boolean;
+            /** @description export: in the model's exported catalogue; added: through POST /v1/items */
+            source: "export" | "added";
             rank: number;
             /** @description log-probability of the item under the policy (restricted to real items; exclusions and filters never renormalise it) */
             score: number;
@@ -2898,6 +3444,7 @@ export interface components {
          *             "Concealers & Neutralizers"
          *           ],
          *           "available": true,
+         *           "source": "export",
          *           "rank": 1,
          *           "score": -2.75,
          *           "probability": 0.06392786120670757
@@ -2919,6 +3466,7 @@ export interface components {
          *             "Paraffin Baths"
          *           ],
          *           "available": true,
+         *           "source": "export",
          *           "rank": 2,
          *           "score": -3.75,
          *           "probability": 0.02351774585600911
