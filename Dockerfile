@@ -8,12 +8,12 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
 
-# Run: non-root, the shipped model baked in, in-memory history store unless REDIS_URL is set.
+# Run: non-root, the shipped models baked in (the default one, models/beauty-gflowgr, unless MODEL_DIR or MODELS
+# says otherwise), in-memory history store unless REDIS_URL is set.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=8080 \
-    MODEL_DIR=/app/models/beauty-gflowgr
+    PORT=8080
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src

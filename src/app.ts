@@ -21,6 +21,8 @@ import modelRoutes from './routes/model.js'
 import recommendationRoutes from './routes/recommendations.js'
 import userRoutes from './routes/users.js'
 
+/** OpenAPI security requirement: an x-api-key header or a bearer token. */
+const KEYED: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }]
 // A path parameter may be percent-encoded: up to 12 characters per code point (%F0%9F%98%80).
 const ENCODED_CHARS_PER_CHAR = 12
 
@@ -104,10 +106,9 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
         { name: 'admin', description: 'Operations: model reloads and event export (ADMIN_API_KEYS)' },
         { name: 'health', description: 'Probes and metrics' }
       ],
-      components: keys || config.adminApiKeys.length > 0
-        ? { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' }, bearer: { type: 'http', scheme: 'bearer' } } }
-        : {},
-      security: keys ? [{ apiKey: [] }, { bearer: [] }] : []
+      // admin routes always need a key (ADMIN_API_KEYS), so the schemes are always there
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' }, bearer: { type: 'http', scheme: 'bearer' } } },
+      security: keys ? KEYED : []
     },
     stripBasePath: false, // the server URL is relative; the routes' paths are complete
     // component schemas are named by their $id (Error, Recommendation, ...), not def-0, def-1
@@ -130,7 +131,10 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
   })
 
   await app.register(async (v1) => {
-    v1.addHook('onRoute', (route) => { route.config = { auth: 'api', ...route.config } })
+    v1.addHook('onRoute', (route) => {
+      route.config = { auth: 'api', ...route.config }
+      if (route.config.auth === 'admin' && route.schema !== undefined) route.schema.security = KEYED
+    })
     const scoped = v1 as unknown as App
     const routeDeps = { ...deps, lifecycle, schemas }
     await recommendationRoutes(scoped, routeDeps)

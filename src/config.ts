@@ -120,6 +120,7 @@ function redisTarget (env: Env): RedisTarget | null {
   if (url !== '' && nodes.length > 0) throw new ConfigError('set REDIS_URL or REDIS_CLUSTER_NODES, not both')
   if (nodes.length > 0) return { mode: 'cluster', nodes: nodes.map(n => hostPort(n, 'REDIS_CLUSTER_NODES')), tls: false }
   if (url === '') return null
+  if (/^rediss?\+cluster:\/\/[^/]*\/./.test(url)) throw new ConfigError('REDIS_URL: a redis+cluster:// URL takes no database number or path (a cluster has one database)')
   const cluster = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?$/.exec(url)
   if (cluster !== null) {
     const [, scheme, username, password, hosts] = cluster
@@ -156,12 +157,16 @@ function models (env: Env): Array<{ name: string | null, dir: string }> {
 
 /** MODEL_SPLIT=name:weight,name:weight: users split between models by a stable hash, in proportion to the weights. */
 function modelSplit (env: Env, names: Array<string | null>): Array<{ name: string, weight: number }> {
-  return list(env, 'MODEL_SPLIT').map(entry => {
+  const split = list(env, 'MODEL_SPLIT').map(entry => {
     const match = /^([^:]+):(\d{1,6})$/.exec(entry)
     if (match === null) throw new ConfigError(`MODEL_SPLIT: "${entry}" must be name:weight with an integer weight`)
     if (names[0] !== null && !names.includes(match[1])) throw new ConfigError(`MODEL_SPLIT: "${match[1]}" is not one of MODELS (${names.join(', ')})`)
     return { name: match[1], weight: Number(match[2]) }
   })
+  const twice = split.find((s, i) => split.findIndex(o => o.name === s.name) !== i)
+  if (twice !== undefined) throw new ConfigError(`MODEL_SPLIT: "${twice.name}" is given twice`)
+  if (split.length > 0 && split.every(s => s.weight === 0)) throw new ConfigError('MODEL_SPLIT: every weight is 0; give one model a share, or leave MODEL_SPLIT unset')
+  return split
 }
 
 function keys (env: Env, name: string): string[] {

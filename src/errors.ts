@@ -5,8 +5,8 @@
 export const ERROR_CODES = {
   validation_error: { status: 400, when: 'a field is missing, has the wrong type, or is out of bounds; `details.field` names it' },
   bad_request: { status: 400, when: 'the request cannot be read: malformed JSON, an empty JSON body, a malformed URL' },
-  unauthorized: { status: 401, when: 'API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`)' },
-  forbidden: { status: 403, when: '`/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured' },
+  unauthorized: { status: 401, when: 'API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`)' },
+  forbidden: { status: 403, when: 'admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured' },
   item_not_found: { status: 404, when: 'no item with this id' },
   user_not_found: { status: 404, when: 'no stored history for this user' },
   route_not_found: { status: 404, when: 'no route for this method and path' },

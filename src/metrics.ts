@@ -48,6 +48,8 @@ export class Metrics {
   readonly catalogueItems = new Gauge({ name: 'catalogue_items', help: 'Items of each model\'s catalogue by state', labelNames: ['model', 'state'] as const, registers: [this.registry] })
   readonly catalogueVersion = new Gauge({ name: 'catalogue_version', help: 'Version of the shared catalogue state this replica applies', registers: [this.registry] })
 
+  readonly exportsFailed = new Counter({ name: 'events_export_failures_total', help: 'Event exports cut short by a store failure', registers: [this.registry] })
+
   readonly httpErrors = new Counter({ name: 'http_errors_total', help: 'Error responses by code', labelNames: ['code'] as const, registers: [this.registry] })
 
   constructor () {

@@ -29,14 +29,29 @@ async function main (): Promise<void> {
   await app.listen({ host: config.host, port: config.port, backlog: 4096 }) // a burst of connections must not overflow the accept queue (the kernel caps it at somaxconn)
   logger.info({ models: registry.all.map(e => `${e.name}@${e.recommender.manifest.version} (${e.recommender.catalogue.size} items)`), workers: config.workers }, 'ready')
 
-  // SIGHUP: reload every model from its directory (new files in place), each checked before it replaces the old one
-  process.on('SIGHUP', () => {
+  // SIGHUP: reload every model from its directory (new files in place), each checked before it replaces the old
+  // one. Signals during a reload are folded into one more reload after it; none while draining.
+  let reloading: Promise<void> | null = null
+  let again = false
+  const reloadAll = async (): Promise<void> => {
     for (const name of registry.names) {
-      registry.reload(name).then(
-        ({ entry, previous }) => { metrics.modelReloads.inc({ model: name, outcome: 'swapped' }); logger.info({ model: name, from: previous.recommender.manifest.version, to: entry.recommender.manifest.version }, 'model reloaded') },
-        (error: Error) => { metrics.modelReloads.inc({ model: name, outcome: 'refused' }); logger.error({ model: name, err: { message: error.message, details: (error as AppError).details } }, 'model reload refused; the old model keeps serving') }
-      )
+      try {
+        const { entry, previous } = await registry.reload(name)
+        metrics.modelReloads.inc({ model: name, outcome: 'swapped' })
+        logger.info({ model: name, from: previous.recommender.manifest.version, to: entry.recommender.manifest.version }, 'model reloaded')
+      } catch (error) {
+        metrics.modelReloads.inc({ model: name, outcome: 'refused' })
+        logger.error({ model: name, err: { message: (error as Error).message, details: (error as AppError).details } }, 'model reload refused; the old model keeps serving')
+      }
     }
+  }
+  process.on('SIGHUP', () => {
+    if (lifecycle.draining) return
+    if (reloading !== null) { again = true; return }
+    reloading = (async () => {
+      do { again = false; await reloadAll() } while (again && !lifecycle.draining)
+      reloading = null
+    })()
   })
 
   // SIGTERM: stop accepting, answer what reached a handler, then close every connection (idle ones and

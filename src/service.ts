@@ -15,6 +15,15 @@ export type Store = MemoryHistoryStore | RedisHistoryStore
 
 export interface Service { registry: ModelRegistry, store: Store, metrics: Metrics, sync: CatalogueSync, close: () => Promise<void> }
 
+/** A/B arms with different catalogues: users' histories are partly unknown to one arm. Worth a warning. */
+function warnAboutSplit (registry: ModelRegistry, config: Config, log?: FastifyBaseLogger): void {
+  const arms = config.modelSplit.filter(s => s.weight > 0).map(s => registry.get(s.name).recommender.exported)
+  for (const other of arms.slice(1)) {
+    const shared = other.items.filter(i => arms[0].indexOf(i.itemId) !== undefined).length / Math.max(1, other.size)
+    if (shared < 0.5) log?.warn({ shared }, 'MODEL_SPLIT: the models of the split share few items; a user\'s history is mostly unknown to one of them')
+  }
+}
+
 /** The store the configuration asks for; Redis is connected in the background (commands fail fast until it is up). */
 export async function openStore (config: Config, log?: FastifyBaseLogger): Promise<Store> {
   const limits = { maxEvents: config.historyMaxEvents, ttlSeconds: config.historyTtlSeconds }
@@ -27,6 +36,12 @@ export async function openStore (config: Config, log?: FastifyBaseLogger): Promi
   const store = new RedisHistoryStore(client, limits, 'gflowgr:', { waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs })
   await store.connect().catch((error: Error) => log?.warn({ err: { message: error.message } }, 'redis not reachable at start-up; will keep retrying'))
   log?.info({ redis: describeTarget(config.redis), waitReplicas: config.redisWaitReplicas }, 'history store: redis')
+  if (config.redisWaitReplicas > 0) {
+    const replicas = await store.fewestReplicas().catch(() => null)
+    if (replicas !== null && replicas < config.redisWaitReplicas) {
+      log?.warn({ replicas, waitReplicas: config.redisWaitReplicas }, 'REDIS_WAIT_REPLICAS asks for more replicas than a master has: event writes will be stored but answered 503')
+    }
+  }
   return store
 }
 
@@ -44,6 +59,7 @@ export async function openService (config: Config, options: { log?: FastifyBaseL
     return recommender
   })
   sync.registry = registry
+  warnAboutSplit(registry, config, options.log)
   await sync.refresh().catch((error: Error) => options.log?.warn({ err: { message: error.message } }, 'catalogue state not readable at start-up; will keep polling'))
   sync.start(config.cataloguePollMs)
   return {

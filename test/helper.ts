@@ -1,7 +1,7 @@
 // Test helpers: the fixture model exported by our own trainer (training/configs/smoke.toml), an app
 // built around it (tests use inject), and a real redis-server on a free port.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -19,6 +19,20 @@ import { openService, type Store } from '../src/service.js'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURE_MODEL = path.join(root, 'test', 'fixtures', 'model-smoke')
 export const SHIPPED_MODELS = path.join(root, 'models')
+/** Admin routes (catalogue writes, /v1/admin) are off without ADMIN_API_KEYS: tests that use them pass ADMIN_ENV and ADMIN_HEADERS. */
+export const ADMIN_KEY = 'admin-key-0123456789'
+export const ADMIN_ENV = { ADMIN_API_KEYS: ADMIN_KEY }
+export const ADMIN_HEADERS = { 'x-api-key': ADMIN_KEY }
+
+const temporary: string[] = []
+process.once('exit', () => { for (const dir of temporary) rmSync(dir, { recursive: true, force: true }) })
+
+/** A fresh directory under the OS temp directory, removed when the test process exits. */
+export function tempDir (prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix))
+  temporary.push(dir)
+  return dir
+}
 
 export function testConfig (env: Record<string, string> = {}): Config {
   return loadConfig({ ...(env.MODELS === undefined && { MODEL_DIR: FIXTURE_MODEL }), WORKERS: '1', LOG_LEVEL: 'silent', ...env })
@@ -54,7 +68,7 @@ export async function freePort (): Promise<number> {
 /** A real redis-server of our own (never the shared one on 6379), stoppable and restartable on the same port and directory. */
 export class RedisServer {
   private process: ChildProcess | null = null
-  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'redis-test-'))
+  readonly dir = tempDir('redis-test-')
   /** aof: append-only file with fsync on every write, so that a SIGKILL loses no acknowledged write. */
   constructor (readonly port: number, private readonly options: { aof?: boolean, args?: string[] } = {}) {}
 
@@ -215,7 +229,7 @@ export async function connectRedisStore (url: string, limits = { maxEvents: 50, 
 
 /** A copy of the fixture model that a test may change (version, files) before reloading it. */
 export function modelCopy (): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'model-copy-'))
+  const dir = tempDir('model-copy-')
   cpSync(FIXTURE_MODEL, dir, { recursive: true })
   return dir
 }

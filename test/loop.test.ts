@@ -4,11 +4,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { FIXTURE_MODEL, modelCopy, startServer } from './helper.js'
+import { ADMIN_ENV, ADMIN_HEADERS, FIXTURE_MODEL, modelCopy, startServer, tempDir } from './helper.js'
 
 const run = promisify(execFile)
 const root = process.cwd()
@@ -16,9 +15,9 @@ const python = path.join(root, '.venv', 'bin', 'python')
 
 test('recorded events train a new model that the running service swaps in', { timeout: 600_000 }, async (t) => {
   assert.ok(existsSync(python), `the pipeline's Python environment is missing at ${python}: run bash scripts/venv.sh`)
-  const work = mkdtempSync(path.join(os.tmpdir(), 'loop-'))
+  const work = tempDir('loop-')
   const loopDir = modelCopy() // the model named "loop" starts as a copy of the fixture and is replaced by the retrained one
-  const server = await startServer({ MODELS: `main=${FIXTURE_MODEL},loop=${loopDir}`, MODEL_DIR: '', LOG_LEVEL: 'warn' }, t)
+  const server = await startServer({ MODELS: `main=${FIXTURE_MODEL},loop=${loopDir}`, MODEL_DIR: '', LOG_LEVEL: 'warn', ...ADMIN_ENV }, t)
 
   // a small synthetic shop's sessions, recorded through the API as a frontend would
   await run(python, ['-m', 'gflowgr.synthetic', '--out', path.join(work, 'shop'), '--users', '400', '--items', '120', '--seed', '7'], { cwd: path.join(root, 'training') })
@@ -35,7 +34,7 @@ test('recorded events train a new model that the running service swaps in', { ti
     }
   }
 
-  const exported = await fetch(`${server.base}/v1/admin/events?format=jsonl`)
+  const exported = await fetch(`${server.base}/v1/admin/events?format=jsonl`, { headers: ADMIN_HEADERS })
   assert.equal(exported.status, 200)
   const data = path.join(work, 'data')
   await run('mkdir', ['-p', data])
@@ -45,7 +44,7 @@ test('recorded events train a new model that the running service swaps in', { ti
   await run(python, ['-m', 'gflowgr', 'all', '--config', 'configs/smoke-generic.toml', `--dataset_path=${data}`, `--run_dir=${path.join(work, 'run')}`,
     `--export.out_dir=${loopDir}`, '--export.version=loop-1'], { cwd: path.join(root, 'training'), maxBuffer: 64 * 1024 * 1024 })
 
-  const reload = await fetch(`${server.base}/v1/admin/models/loop/reload`, { method: 'POST' })
+  const reload = await fetch(`${server.base}/v1/admin/models/loop/reload`, { method: 'POST', headers: ADMIN_HEADERS })
   assert.equal(reload.status, 200, await reload.clone().text())
   assert.equal((await reload.json()).model.version, 'loop-1')
   const user = [...byUser.keys()][0]

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
+import { loadConfig } from '../src/config.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -26,7 +27,9 @@ test('Dockerfile: multi-stage, production dependencies only, non-root, healthche
   assert.match(dockerfile, /npm prune --omit=dev/)
   assert.match(dockerfile, /^USER node$/m)
   assert.match(dockerfile, /^HEALTHCHECK /m)
-  const model = dockerfile.match(/MODEL_DIR=\/app\/(\S+)/)![1]
+  assert.doesNotMatch(dockerfile, /MODEL_DIR=/, 'MODEL_DIR in the image would make MODELS (several models) a configuration error')
+  assert.match(dockerfile, /^WORKDIR \/app$/m)
+  const model = path.relative(process.cwd(), loadConfig({}).modelDir) // the default, relative to the working directory
   assert.ok(existsSync(path.join(root, model, 'manifest.json')), `${model} must exist for the image`)
   for (const [, sources] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
     for (const source of sources.split(' ')) assert.ok(existsSync(path.join(root, source)), `COPY source ${source} is missing`)

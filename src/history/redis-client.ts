@@ -30,6 +30,7 @@ export function createRedisClient (target: RedisTarget): RedisClient {
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+    slotsRefreshInterval: 5000, // notice failovers and resharding even on a shard nobody wrote to
     redisOptions: {
       maxRetriesPerRequest: 1,
       connectTimeout: CONNECT_TIMEOUT_MS,

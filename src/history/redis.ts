@@ -148,7 +148,7 @@ export class RedisHistoryStore implements HistoryStore, CatalogueStore {
    * One atomic script on the user's slot, followed by WAIT when replicas must acknowledge it. One pipeline:
    * on a cluster it goes to the user's master, and WAIT covers the write made on that connection.
    */
-  private async write (userId: string, events: HistoryEvent[], replace: boolean): Promise<[number, number]> {
+  private async write (userId: string, events: HistoryEvent[], replace: boolean, retry = true): Promise<[number, number]> {
     const pipeline = this.client.pipeline() as unknown as Scripted & ReturnType<Redis['pipeline']>
     pipeline.writeHistory(...this.keys(userId), this.limits.maxEvents, this.limits.ttlSeconds, EVENT_IDS_PER_USER, replace ? 1 : 0,
       ...events.flatMap(e => [e.eventId ?? '', JSON.stringify(e)]))
@@ -156,6 +156,13 @@ export class RedisHistoryStore implements HistoryStore, CatalogueStore {
     if (waitReplicas > 0) pipeline.call('WAIT', waitReplicas, waitTimeoutMs)
     const results = await pipeline.exec() as Step[] | null
     if (results === null) throw new Error('redis pipeline aborted')
+    // a slot that moved (failover, resharding) answers MOVED to the script and an error to WAIT: ioredis
+    // follows a redirect only when every command of a pipeline got it, so refresh the slots and write again
+    // (the script is idempotent: eventIds are remembered)
+    if (this.client instanceof Cluster && retry && results.some(([error]) => error !== null && /^(MOVED|ASK|CLUSTERDOWN)|READONLY|WAIT cannot be used with replica/.test(error.message))) {
+      await new Promise<void>(resolve => (this.client as Cluster).refreshSlotsCache(() => resolve()))
+      return await this.write(userId, events, replace, false)
+    }
     for (const [error] of results) if (error !== null) throw error
     if (waitReplicas > 0 && Number(results[1][1]) < waitReplicas) {
       throw new Error(`written, but ${Number(results[1][1])} of ${waitReplicas} replicas acknowledged it within ${waitTimeoutMs} ms`)
@@ -194,7 +201,19 @@ export class RedisHistoryStore implements HistoryStore, CatalogueStore {
     }
   }
 
-  async ping (): Promise<void> { await this.client.ping() }
+  /** Pings every master (on a cluster: a shard down is not hidden by a random node answering). */
+  async ping (): Promise<void> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    if (nodes.length === 0) throw new Error('no master known')
+    await Promise.all(nodes.map(async node => await node.ping()))
+  }
+
+  /** The fewest replicas any master has (INFO replication), to compare with REDIS_WAIT_REPLICAS. */
+  async fewestReplicas (): Promise<number> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    const counts = await Promise.all(nodes.map(async node => Number(/connected_slaves:(\d+)/.exec(await node.info('replication'))?.[1] ?? 0)))
+    return Math.min(...counts)
+  }
 
   async close (): Promise<void> {
     this.client.disconnect()

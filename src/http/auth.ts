@@ -4,8 +4,9 @@
 // /metrics are 'docs' and 'metrics' (public unless PROTECT_DOCS / PROTECT_METRICS). A request that
 // matches no route needs a key too (fail closed).
 //
-// Routes under /v1/admin need 'admin': a key of ADMIN_API_KEYS (never one of API_KEYS). With API_KEYS set
-// and no ADMIN_API_KEYS, they are off (403); with no keys at all (development), they are open like the rest.
+// Routes that change what everybody gets or read everybody's data (/v1/admin, catalogue writes) need
+// 'admin': a key of ADMIN_API_KEYS (never one of API_KEYS). Without ADMIN_API_KEYS they are off (403), even
+// when no API keys are set: a service listening on 0.0.0.0 must not give its event log to anyone.
 //
 // The rate limit (@fastify/rate-limit) keys on the authenticated identity: the key (by its hash), or the
 // client IP when API keys are off. Failed authentications are limited per client IP, so keys cannot be
@@ -67,7 +68,7 @@ export const authPlugin = fp(async function authPlugin (app: FastifyInstance, { 
     const needs: AuthRequirement = request.method === 'OPTIONS' ? 'public' : request.routeOptions.config?.auth ?? 'api'
     request.identity = `ip:${request.ip}`
     if (!protect[needs]) return
-    if (needs === 'admin' && adminKeys.length === 0 && apiKeys.length > 0) throw new AppError('forbidden', 'admin routes are off: set ADMIN_API_KEYS to use them')
+    if (needs === 'admin' && adminKeys.length === 0) throw new AppError('forbidden', 'admin routes are off: set ADMIN_API_KEYS to use them')
     const keys = needs === 'admin' ? adminKeys : apiKeys
     if (keys.length > 0) {
       const given = presentedKey(request)

@@ -87,7 +87,7 @@ export interface ModelFiles {
 
 export function loadManifest (dir: string): ModelFiles {
   const manifestFile = path.join(dir, 'manifest.json')
-  if (!existsSync(manifestFile)) fail(manifestFile, 'not found (set MODEL_DIR to a model directory exported by training/)')
+  if (!existsSync(manifestFile)) fail(manifestFile, 'not found (MODEL_DIR or MODELS must name a model directory exported by training/)')
   let m: Manifest
   try {
     m = JSON.parse(readFileSync(manifestFile, 'utf8'))

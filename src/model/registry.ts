@@ -25,6 +25,8 @@ interface ParityVector { userId: string | null, history: string[], excludeSeen: 
 /** Runs a model's parity vectors through its own workers and compares with what the exporter's reference decoder answered. */
 export async function checkParity (recommender: Recommender, file: string): Promise<ParityReport> {
   const vectors: ParityVector[] = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(line => JSON.parse(line))
+  const expected = recommender.manifest.parity.requests
+  if (vectors.length === 0 || vectors.length !== expected) throw new Error(`${file} has ${vectors.length} parity vectors; manifest.json says ${expected}`)
   const results = await Promise.all(vectors.map(async v => await recommender.recommend({
     userId: v.userId ?? undefined, history: v.history, k: v.k, beamWidth: v.beamWidth, excludeSeen: v.excludeSeen, exclude: []
   }, { admission: false })))
@@ -39,6 +41,22 @@ export async function checkParity (recommender: Recommender, file: string): Prom
     result.items.forEach((r, j) => { worst = Math.max(worst, Math.abs(r.score - vectors[i].scores[j])) })
   }
   return { requests: vectors.length, worstScoreDifference: worst }
+}
+
+const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+
+/**
+ * MurmurHash3's finaliser: every input bit moves every output bit. FNV-1a alone, taken modulo a power of two,
+ * depends only on the parity of the bytes (alice, ecila and ailce would always share an arm) and is
+ * correlated with the model's own user buckets.
+ */
+function fmix32 (h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
 }
 
 export class ModelRegistry {
@@ -56,6 +74,9 @@ export class ModelRegistry {
     try {
       for (const { name, dir } of models) {
         const served = name ?? manifestName(dir) ?? 'default' // a bad manifest is refused by the loader, naming the file
+        if (!MODEL_NAME.test(served)) {
+          throw new AppError('model_not_found', `the model in ${dir} is named "${served}", which cannot be used in a request: serve it as MODELS=name=${dir}`)
+        }
         const recommender = await loader(dir, served)
         loaded.push({ name: served, dir, recommender, loadedAt: new Date().toISOString() })
       }
@@ -87,7 +108,7 @@ export class ModelRegistry {
     if (model !== undefined) return this.get(model)
     const total = this.split.reduce((n, s) => n + s.weight, 0)
     if (userId === undefined || total === 0) return this.get()
-    let point = fnv1a32(`ab:${userId}`) % total // stable: a user always sees the same model while the split stays
+    let point = fmix32(fnv1a32(`ab:${userId}`)) % total // stable: a user always sees the same model while the split stays
     for (const share of this.split) {
       if (point < share.weight) return this.get(share.name)
       point -= share.weight
@@ -109,9 +130,11 @@ export class ModelRegistry {
       }
       const parity = await checkParity(recommender, recommender.files.parity).catch((error: Error) =>
         ({ requests: 0, worstScoreDifference: Infinity, error: error.message }))
-      if (parity.worstScoreDifference > PARITY_TOLERANCE) {
+      if (!(parity.worstScoreDifference <= PARITY_TOLERANCE)) {
         await recommender.close()
-        throw new AppError('model_rejected', `the model in ${previous.dir} does not reproduce its parity vectors`, { reason: 'parity', parity })
+        const { worstScoreDifference, ...found } = parity
+        throw new AppError('model_rejected', `the model in ${previous.dir} does not reproduce its parity vectors`,
+          { reason: 'parity', parity: { ...found, ...(Number.isFinite(worstScoreDifference) && { worstScoreDifference }) } })
       }
       const entry = { name, dir: previous.dir, recommender, loadedAt: new Date().toISOString() }
       this.entries.set(name, entry)

@@ -52,7 +52,8 @@ export default async function adminRoutes (app: App, deps: RouteDeps): Promise<v
       tags: ['admin'],
       summary: 'Every recorded event, streamed, in the training pipeline\'s generic interactions format',
       description: 'user_id, item_id, timestamp, event_type, event_id; one line per event, a user at a time (SCAN-based: bounded memory, ' +
-        'never blocking Redis). Feed it to training/ with dataset_kind = "generic". A failure of the store mid-stream cuts the response short.',
+        'never blocking Redis). Feed it to training/ with dataset_kind = "generic". A failure of the store mid-stream cuts the response short ' +
+        '(no terminating chunk: check your client\'s exit status), and is logged and counted in events_export_failures_total.',
       querystring: Type.Object({
         format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')], { default: 'jsonl', description: 'JSON Lines or CSV with a header' }))
       }, { additionalProperties: false }),
@@ -70,6 +71,11 @@ export default async function adminRoutes (app: App, deps: RouteDeps): Promise<v
   }, async (request, reply) => {
     const format = request.query.format ?? 'jsonl'
     void reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8').header('cache-control', 'no-store')
-    return await reply.send(Readable.from(exportEvents(deps.store, format)) as unknown as string) // a stream; the schema documents its text
+    const stream = Readable.from(exportEvents(deps.store, format))
+    stream.on('error', (error: Error) => { // the status is sent already: the client sees a cut response (curl: exit 18)
+      metrics.exportsFailed.inc()
+      request.log.error({ err: { message: error.message } }, 'event export failed; the response was cut short')
+    })
+    return await reply.send(stream as unknown as string) // a stream; the schema documents its text
   })
 }

@@ -11,6 +11,19 @@ function toEvent (e: EventInput): HistoryEvent & { eventId: string } {
   return { itemId: e.itemId, eventId: e.eventId ?? randomUUID(), type: e.type ?? 'interaction', timestamp: e.timestamp ?? new Date().toISOString() }
 }
 
+/**
+ * Events as stored: timestamps in one form (UTC, milliseconds, Z), whatever RFC 3339 spelling came in, so that
+ * the export always feeds the training pipeline; one that names no real instant (a leap second) is refused.
+ */
+function toEvents (events: EventInput[], field: (i: number) => string): Array<HistoryEvent & { eventId: string }> {
+  return events.map((e, i) => {
+    const event = toEvent(e)
+    const instant = Date.parse(event.timestamp)
+    if (Number.isNaN(instant)) throw errors.validation(field(i), `${field(i)} is not an instant this service can store (a leap second?)`)
+    return { ...event, timestamp: new Date(instant).toISOString() }
+  })
+}
+
 export default async function userRoutes (app: App, deps: RouteDeps): Promise<void> {
   const s = deps.schemas.users
   // unknown to the default model (with several models, an item may be known to one and not another)
@@ -32,7 +45,7 @@ export default async function userRoutes (app: App, deps: RouteDeps): Promise<vo
     }
   }, async (request) => {
     const body = request.body as EventInput | { events: EventInput[] }
-    const events = ('events' in body ? body.events : [body]).map(toEvent)
+    const events = 'events' in body ? toEvents(body.events, i => `body.events.${i}.timestamp`) : toEvents([body], () => 'body.timestamp')
     const eventIds = events.map(e => e.eventId)
     const result = await useStore(deps, request.log, async store => await store.append(request.params.userId, events), { eventIds })
     return { accepted: result.accepted, duplicates: result.duplicates, historyLength: result.length, eventIds, unknownItemIds: unknown(events) }
@@ -65,7 +78,7 @@ export default async function userRoutes (app: App, deps: RouteDeps): Promise<vo
     }
   }, async (request) => {
     const { userId } = request.params
-    const events = request.body.events.map(toEvent)
+    const events = toEvents(request.body.events, i => `body.events.${i}.timestamp`)
     await useStore(deps, request.log, async store => await store.replace(userId, events), { eventIds: events.map(e => e.eventId) })
     return { userId, events: await useStore(deps, request.log, async store => await store.get(userId)) }
   })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { RedisServer, build, connectRedisStore, freePort } from '../helper.js'
+import { ADMIN_ENV, ADMIN_HEADERS, RedisServer, build, connectRedisStore, freePort } from '../helper.js'
 
 const run = promisify(execFile)
 let redis: RedisServer
@@ -42,18 +42,18 @@ function check (sent: Map<string, string[]>, rows: Array<Record<string, string>>
 
 for (const format of ['jsonl', 'csv'] as const) {
   test(`GET /v1/admin/events streams every user's events, in order (${format}, memory and Redis)`, async (t) => {
-    const memory = await build(t)
+    const memory = await build(t, ADMIN_ENV)
     const sent = await record(memory.app, 40)
-    const res = await memory.app.inject({ url: `/v1/admin/events?format=${format}` })
+    const res = await memory.app.inject({ url: `/v1/admin/events?format=${format}`, headers: ADMIN_HEADERS })
     assert.equal(res.statusCode, 200)
     assert.match(String(res.headers['content-type']), format === 'csv' ? /text\/csv/ : /application\/x-ndjson/)
     check(sent, parse(format, res.body))
 
     const store = await connectRedisStore(redis.url, { maxEvents: 50, ttlSeconds: 3600 }, `export-${format}:`)
     t.after(async () => { await store.close() })
-    const onRedis = await build(t, {}, store)
+    const onRedis = await build(t, ADMIN_ENV, store)
     const sentRedis = await record(onRedis.app, 1200) // several SCAN pages
-    check(sentRedis, parse(format, (await onRedis.app.inject({ url: `/v1/admin/events?format=${format}` })).body))
+    check(sentRedis, parse(format, (await onRedis.app.inject({ url: `/v1/admin/events?format=${format}`, headers: ADMIN_HEADERS })).body))
   })
 }
 

@@ -1,16 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ModelLoadError } from '../../src/errors.js'
 import { spawn } from 'node:child_process'
 import { loadManifest, sha256File } from '../../src/model/manifest.js'
 import { Catalogue } from '../../src/model/catalogue.js'
-import { FIXTURE_MODEL, SERVER_ENTRY } from '../helper.js'
+import { FIXTURE_MODEL, SERVER_ENTRY, tempDir } from '../helper.js'
 
 function copyModel (): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'model-'))
+  const dir = tempDir('model-')
   cpSync(FIXTURE_MODEL, dir, { recursive: true })
   return dir
 }
@@ -61,7 +61,7 @@ test('an unknown format version, user hash or interface is refused', () => {
 })
 
 test('a missing model directory is refused with a hint', () => {
-  refuses(path.join(os.tmpdir(), 'no-such-model'), 'manifest.json', /not found \(set MODEL_DIR/)
+  refuses(path.join(os.tmpdir(), 'no-such-model'), 'manifest.json', /not found \(MODEL_DIR or MODELS must name a model directory/)
 })
 
 test('catalogue lines with codes outside the codebooks are refused', () => {

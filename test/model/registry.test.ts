@@ -4,10 +4,9 @@ import assert from 'node:assert/strict'
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { sha256File } from '../../src/model/manifest.js'
-import { FIXTURE_MODEL, SHIPPED_MODELS, build, listen, modelCopy, raw, setVersion } from '../helper.js'
+import { ADMIN_ENV, ADMIN_HEADERS, ADMIN_KEY, FIXTURE_MODEL, SHIPPED_MODELS, build, listen, modelCopy, raw, setVersion } from '../helper.js'
 
 const ML100K = path.join(SHIPPED_MODELS, 'ml-100k-gflowgr')
-const ADMIN = 'admin-key-0123456789'
 
 test('A/B: users are split between models in proportion to the weights, always the same model for a user; a request may name its model', async (t) => {
   const { app } = await build(t, { MODELS: `a=${FIXTURE_MODEL},b=${ML100K},c=${FIXTURE_MODEL}`, MODEL_SPLIT: 'a:3,b:1,c:0' })
@@ -34,8 +33,8 @@ test('A/B: users are split between models in proportion to the weights, always t
 
 test('a reload swaps in the new version after checking it; a model that cannot load or fails parity is refused and the old one keeps serving', async (t) => {
   const dir = modelCopy()
-  const { app } = await build(t, { MODELS: `main=${dir}`, ADMIN_API_KEYS: ADMIN, API_KEYS: '0123456789abcdef0123' })
-  const admin = { 'x-api-key': ADMIN }
+  const { app } = await build(t, { MODELS: `main=${dir}`, ...ADMIN_ENV, API_KEYS: '0123456789abcdef0123' })
+  const admin = ADMIN_HEADERS
   const version = async () => (await app.inject({ url: '/v1/model', headers: { 'x-api-key': '0123456789abcdef0123' } })).json().version
   assert.equal(await version(), '0.1.0')
 
@@ -75,23 +74,28 @@ test('a reload swaps in the new version after checking it; a model that cannot l
 })
 
 test('admin routes need an admin key: API keys do not open them, and without ADMIN_API_KEYS they are off', async (t) => {
-  const withAdmin = await build(t, { API_KEYS: '0123456789abcdef0123', ADMIN_API_KEYS: ADMIN })
+  const withAdmin = await build(t, { API_KEYS: '0123456789abcdef0123', ...ADMIN_ENV })
   const url = '/v1/admin/events'
   assert.equal((await withAdmin.app.inject({ url })).statusCode, 401)
   assert.equal((await withAdmin.app.inject({ url, headers: { 'x-api-key': '0123456789abcdef0123' } })).statusCode, 401)
-  assert.equal((await withAdmin.app.inject({ url, headers: { 'x-api-key': ADMIN } })).statusCode, 200)
-  assert.equal((await withAdmin.app.inject({ url: '/v1/model', headers: { 'x-api-key': ADMIN } })).statusCode, 401, 'an admin key is not an API key')
+  assert.equal((await withAdmin.app.inject({ url, headers: ADMIN_HEADERS })).statusCode, 200)
+  assert.equal((await withAdmin.app.inject({ url: '/v1/model', headers: ADMIN_HEADERS })).statusCode, 401, 'an admin key is not an API key')
   const apiOnly = await build(t, { API_KEYS: '0123456789abcdef0123' })
   const off = await apiOnly.app.inject({ url, headers: { 'x-api-key': '0123456789abcdef0123' } })
   assert.equal(off.statusCode, 403)
   assert.equal(off.json().code, 'forbidden')
-  const open = await build(t)
-  assert.equal((await open.app.inject({ url })).statusCode, 200, 'no keys at all: development, everything is open')
+  const none = await build(t)
+  assert.equal((await none.app.inject({ url })).statusCode, 403, 'no keys at all: the rest is open for development, admin routes stay off')
+  assert.equal((await none.app.inject({ method: 'PUT', url: '/v1/items/1/availability', payload: { available: false } })).statusCode, 403)
+  const adminOnly = await build(t, ADMIN_ENV)
+  assert.equal((await adminOnly.app.inject({ url })).statusCode, 401)
+  assert.equal((await adminOnly.app.inject({ url, headers: ADMIN_HEADERS })).statusCode, 200)
+  assert.equal((await adminOnly.app.inject({ url: '/v1/model' })).statusCode, 200, 'ADMIN_API_KEYS alone does not close the public API')
 })
 
 test('ten swaps under load: no request fails, and the answers move to the new versions', async (t) => {
   const dir = modelCopy()
-  const { port } = await listen(t, { MODELS: `main=${dir}`, WORKERS: '1' })
+  const { port } = await listen(t, { MODELS: `main=${dir}`, WORKERS: '1', ...ADMIN_ENV })
   let stop = false
   const statuses = new Map<number, number>()
   const versions = new Set<string>()
@@ -105,7 +109,7 @@ test('ten swaps under load: no request fails, and the answers move to the new ve
   const load = Array.from({ length: 6 }, async (_, c) => await client(c))
   for (let swap = 1; swap <= 10; swap++) {
     setVersion(dir, `1.0.${swap}`)
-    const res = await raw(port, 'POST', '/v1/admin/models/main/reload')
+    const res = await raw(port, 'POST', '/v1/admin/models/main/reload', ADMIN_HEADERS)
     assert.equal(res.status, 200, res.body)
     assert.equal(res.json().model.version, `1.0.${swap}`)
   }

@@ -5,18 +5,17 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ContentEncoder, itemText } from '../../src/catalogue/content-encoder.js'
-import { RedisServer, build, connectRedisStore, freePort, listen, raw, startServer } from '../helper.js'
+import { ADMIN_ENV, ADMIN_HEADERS, ADMIN_KEY, RedisServer, build, connectRedisStore, freePort, listen, raw, startServer } from '../helper.js'
 
-const ADMIN = 'admin-key-0123456789'
 const HISTORY = ['1', '2', '3']
 
 test('a hidden item is never recommended, by either strategy, and k items still come back; restoring it brings it back', async (t) => {
-  const { app } = await build(t)
+  const { app } = await build(t, ADMIN_ENV)
   const recommend = async (more: object = {}) => (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: HISTORY, k: 10, ...more } })).json()
   const before = await recommend()
   const top = before.items.slice(0, 3).map((i: { itemId: string }) => i.itemId)
   for (const itemId of top) {
-    const res = await app.inject({ method: 'PUT', url: `/v1/items/${itemId}/availability`, payload: { available: false } })
+    const res = await app.inject({ method: 'PUT', headers: ADMIN_HEADERS, url: `/v1/items/${itemId}/availability`, payload: { available: false } })
     assert.equal(res.statusCode, 200, res.body)
     assert.equal(res.json().available, false)
   }
@@ -35,7 +34,7 @@ test('a hidden item is never recommended, by either strategy, and k items still 
   assert.ok(!filtered.items.some((i: { itemId: string }) => top.includes(i.itemId)), 'with a category filter too')
   const model = (await app.inject({ url: '/v1/model' })).json()
   assert.equal(model.catalogue.unavailable, 3)
-  const bulk = await app.inject({ method: 'PUT', url: '/v1/items/availability', payload: { items: [...top.map((itemId: string) => ({ itemId, available: true })), { itemId: 'nope', available: false }] } })
+  const bulk = await app.inject({ method: 'PUT', headers: ADMIN_HEADERS, url: '/v1/items/availability', payload: { items: [...top.map((itemId: string) => ({ itemId, available: true })), { itemId: 'nope', available: false }] } })
   assert.equal(bulk.statusCode, 200, bulk.body)
   assert.deepEqual({ updated: bulk.json().updated, unknownItemIds: bulk.json().unknownItemIds }, { updated: 3, unknownItemIds: ['nope'] })
   assert.ok(bulk.json().catalogueVersion > model.catalogue.version)
@@ -43,36 +42,36 @@ test('a hidden item is never recommended, by either strategy, and k items still 
   const metrics = (await app.inject({ url: '/metrics' })).body
   assert.match(metrics, /catalogue_items\{model="smoke",state="unavailable"\} 0/)
   assert.match(metrics, /catalogue_items\{model="smoke",state="available"\} 1682/)
-  assert.equal((await app.inject({ method: 'PUT', url: '/v1/items/nope/availability', payload: { available: false } })).statusCode, 404)
+  assert.equal((await app.inject({ method: 'PUT', headers: ADMIN_HEADERS, url: '/v1/items/nope/availability', payload: { available: false } })).statusCode, 404)
 })
 
 test('when fewer allowed items remain than k, all of them and nothing else', async (t) => {
-  const { app } = await build(t)
+  const { app } = await build(t, ADMIN_ENV)
   const drama = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: HISTORY, k: 100, categories: ['Film-Noir'] } })).json().items
   const keep = drama.slice(0, 2).map((i: { itemId: string }) => i.itemId)
   const hide = drama.slice(2).map((i: { itemId: string }) => ({ itemId: i.itemId, available: false }))
-  assert.equal((await app.inject({ method: 'PUT', url: '/v1/items/availability', payload: { items: hide } })).statusCode, 200)
+  assert.equal((await app.inject({ method: 'PUT', headers: ADMIN_HEADERS, url: '/v1/items/availability', payload: { items: hide } })).statusCode, 200)
   const left = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: HISTORY, k: 10, categories: ['Film-Noir'] } })).json().items
   assert.deepEqual(left.map((i: { itemId: string }) => i.itemId).sort(), [...keep].sort())
 })
 
 test('writes need an admin key once keys are configured', async (t) => {
-  const { app } = await build(t, { API_KEYS: '0123456789abcdef0123', ADMIN_API_KEYS: ADMIN })
+  const { app } = await build(t, { API_KEYS: '0123456789abcdef0123', ...ADMIN_ENV })
   const put = async (headers: Record<string, string>) => await app.inject({ method: 'PUT', url: '/v1/items/1/availability', payload: { available: false }, headers })
   assert.equal((await put({ 'x-api-key': '0123456789abcdef0123' })).statusCode, 401)
-  assert.equal((await put({ 'x-api-key': ADMIN })).statusCode, 200)
+  assert.equal((await put({ 'x-api-key': ADMIN_KEY })).statusCode, 200)
 })
 
 test('two service processes on one Redis: a change made through one applies on the other within a second, and survives restarts', async (t) => {
   const redis = new RedisServer(await freePort())
   await redis.start()
   t.after(async () => { await redis.stop() })
-  const env = { REDIS_URL: redis.url, LOG_LEVEL: 'warn' }
+  const env = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', ...ADMIN_ENV }
   const [a, b] = await Promise.all([startServer(env, t), startServer(env, t)])
   const recommend = async (base: string) => (await (await fetch(`${base}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: HISTORY, k: 5 }) })).json()).items.map((i: { itemId: string }) => i.itemId)
   const top = (await recommend(b.base))[0]
   const started = Date.now()
-  const res = await fetch(`${a.base}/v1/items/${top}/availability`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ available: false }) })
+  const res = await fetch(`${a.base}/v1/items/${top}/availability`, { method: 'PUT', headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body: JSON.stringify({ available: false }) })
   assert.equal(res.status, 200)
   assert.ok(!(await recommend(a.base)).includes(top), 'at once on the replica that made the change')
   let seenAfter = -1
@@ -86,7 +85,7 @@ test('two service processes on one Redis: a change made through one applies on t
   assert.equal((await (await fetch(`${c.base}/v1/items/${top}`)).json()).available, false, 'a new replica starts with the shared state')
   assert.ok(!(await recommend(c.base)).includes(top))
   // a new item added through one replica: recommendable on the other within a second, and on a new replica at start-up
-  const post = await fetch(`${a.base}/v1/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ itemId: 'shared-new', title: 'A Film Nobody Has Seen', categories: ['Only-Here'] }) })
+  const post = await fetch(`${a.base}/v1/items`, { method: 'POST', headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body: JSON.stringify({ itemId: 'shared-new', title: 'A Film Nobody Has Seen', categories: ['Only-Here'] }) })
   assert.equal(post.status, 201)
   const only = async (base: string) => (await (await fetch(`${base}/v1/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: HISTORY, k: 3, categories: ['Only-Here'] }) })).json())
   const addedAt = Date.now()
@@ -103,10 +102,10 @@ test('two service processes on one Redis: a change made through one applies on t
 })
 
 test('a new item gets the semantic ID its content gives, is recommendable at once, and can be changed and removed', async (t) => {
-  const { app, recommender } = await build(t)
+  const { app, recommender } = await build(t, ADMIN_ENV)
   const encoder = ContentEncoder.load(recommender.files.tokenizer!.json, recommender.files.tokenizer!.arrays)
   const content = { title: 'Space Cowboys Return (2026)', categories: ['Sci-Fi', 'Western', 'Brand-New Genre'] }
-  const added = await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: 'new-1', ...content } })
+  const added = await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: 'new-1', ...content } })
   assert.equal(added.statusCode, 201, added.body)
   const [placed] = added.json().models
   const prefix = encoder.encode(itemText(content))
@@ -121,30 +120,30 @@ test('a new item gets the semantic ID its content gives, is recommendable at onc
   assert.equal((await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: ['new-1'], k: 3 } })).json().historyLength, 1, 'known in histories too')
 
   // the same content again: the same prefix, the next free last code
-  const twin = (await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: 'new-2', ...content } })).json()
+  const twin = (await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: 'new-2', ...content } })).json()
   assert.deepEqual(twin.models[0].semanticId.slice(0, -1), prefix)
   assert.notEqual(twin.models[0].semanticId.at(-1), placed.semanticId.at(-1))
 
-  assert.equal((await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: 'new-1', title: 'again' } })).json().code, 'item_exists')
-  assert.equal((await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: '1', title: 'Toy Story' } })).json().code, 'item_exists')
-  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/items/1' })).json().code, 'item_exists')
+  assert.equal((await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: 'new-1', title: 'again' } })).json().code, 'item_exists')
+  assert.equal((await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: '1', title: 'Toy Story' } })).json().code, 'item_exists')
+  assert.equal((await app.inject({ method: 'DELETE', headers: ADMIN_HEADERS, url: '/v1/items/1' })).json().code, 'item_exists')
 
-  const changed = await app.inject({ method: 'PUT', url: '/v1/items/new-1', payload: { title: 'A Quiet Documentary About Bees', categories: ['Documentary'] } })
+  const changed = await app.inject({ method: 'PUT', headers: ADMIN_HEADERS, url: '/v1/items/new-1', payload: { title: 'A Quiet Documentary About Bees', categories: ['Documentary'] } })
   assert.equal(changed.statusCode, 200, changed.body)
   assert.deepEqual(changed.json().models[0].semanticId.slice(0, -1), encoder.encode('A Quiet Documentary About Bees Documentary'))
   assert.deepEqual((await app.inject({ url: '/v1/items/new-1' })).json().categories, ['Documentary'])
-  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/items/new-1' })).statusCode, 204)
+  assert.equal((await app.inject({ method: 'DELETE', headers: ADMIN_HEADERS, url: '/v1/items/new-1' })).statusCode, 204)
   assert.equal((await app.inject({ url: '/v1/items/new-1' })).statusCode, 404)
-  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/items/new-1' })).statusCode, 404)
-  assert.equal((await app.inject({ method: 'PUT', url: '/v1/items/new-1', payload: { title: 'x' } })).statusCode, 404)
+  assert.equal((await app.inject({ method: 'DELETE', headers: ADMIN_HEADERS, url: '/v1/items/new-1' })).statusCode, 404)
+  assert.equal((await app.inject({ method: 'PUT', headers: ADMIN_HEADERS, url: '/v1/items/new-1', payload: { title: 'x' } })).statusCode, 404)
 })
 
 test('when every last code under a prefix is taken, a new item is refused with the reason', async (t) => {
-  const { app, recommender } = await build(t)
+  const { app, recommender } = await build(t, ADMIN_ENV)
   const last = recommender.manifest.semanticIds.codebookSizes.at(-1)!
   let refused
   for (let i = 0; i <= last; i++) {
-    const res = await app.inject({ method: 'POST', url: '/v1/items', payload: { itemId: `same-${i}`, title: 'Toy Story (1995)', categories: ['Animation', "Children's", 'Comedy'] } })
+    const res = await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: `same-${i}`, title: 'Toy Story (1995)', categories: ['Animation', "Children's", 'Comedy'] } })
     if (res.statusCode !== 201) { refused = res; break }
   }
   assert.ok(refused !== undefined, `the prefix never filled up (${last} last codes)`)
@@ -154,7 +153,7 @@ test('when every last code under a prefix is taken, a new item is refused with t
 })
 
 test('adding items under load drops no request', async (t) => {
-  const { port } = await listen(t)
+  const { port } = await listen(t, ADMIN_ENV)
   let stop = false
   const statuses = new Map<number, number>()
   const load = Array.from({ length: 4 }, async () => {
@@ -165,9 +164,9 @@ test('adding items under load drops no request', async (t) => {
   })
   const genres = ['Action', 'Adventure', 'Animation', 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy', 'Film-Noir', 'Horror', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller']
   for (let i = 0; i < 15; i++) {
-    const res = await raw(port, 'POST', '/v1/items', {}, JSON.stringify({ itemId: `live-${i}`, title: `${genres[i]} ${genres[(i + 5) % 15]} Story`, categories: [genres[i]] }))
+    const res = await raw(port, 'POST', '/v1/items', ADMIN_HEADERS, JSON.stringify({ itemId: `live-${i}`, title: `${genres[i]} ${genres[(i + 5) % 15]} Story`, categories: [genres[i]] }))
     assert.equal(res.status, 201, res.body)
-    assert.equal((await raw(port, 'PUT', `/v1/items/live-${i}/availability`, {}, JSON.stringify({ available: i % 2 === 0 }))).status, 200)
+    assert.equal((await raw(port, 'PUT', `/v1/items/live-${i}/availability`, ADMIN_HEADERS, JSON.stringify({ available: i % 2 === 0 }))).status, 200)
   }
   stop = true
   await Promise.all(load)

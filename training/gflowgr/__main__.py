@@ -2,6 +2,7 @@
 import sys
 
 from .config import load_config
+from .errors import DataError
 from .stages import STAGES, run_all
 
 USAGE = f"usage: python -m gflowgr <{'|'.join(['all', *STAGES])}> [--config FILE] [--section.key=value ...]"
@@ -24,7 +25,11 @@ def main(argv: list[str]) -> int:
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    run_all(cfg, None if stage == "all" else [stage])
+    try:
+        run_all(cfg, None if stage == "all" else [stage])
+    except DataError as e:  # bad input data: one line naming the file and row, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .data import Dataset, Item
@@ -42,29 +43,46 @@ class GenericDataConfig:
     min_history: int = 3                     # users with fewer interactions are dropped (leave-one-out needs 3)
 
 
-def _rows(path: Path):
-    """(line number, row dict) of a CSV, TSV or JSON Lines file."""
+def _rows(path: Path, required: list[str]):
+    """(line number, row dict) of a CSV, TSV or JSON Lines file (UTF-8, a byte order mark is allowed).
+
+    A CSV/TSV header must name every required column, and no column twice."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".tsv", ".jsonl", ".ndjson"):
         raise DataError(f"{path}: unknown format {suffix!r}; use .csv, .tsv or .jsonl")
-    with open(path, encoding="utf-8", newline="") as f:
-        if suffix in (".jsonl", ".ndjson"):
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{line_no}: not valid JSON ({e.msg})") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{line_no}: expected a JSON object")
-                yield line_no, row
-        else:
+    line_no = 0
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            if suffix in (".jsonl", ".ndjson"):
+                for line_no, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise DataError(f"{path}:{line_no}: not valid JSON ({e.msg})") from None
+                    if not isinstance(row, dict):
+                        raise DataError(f"{path}:{line_no}: expected a JSON object")
+                    yield line_no, row
+                return
             reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
-            for row in reader:
-                if None in row or any(v is None for v in row.values()):
-                    raise DataError(f"{path}:{reader.line_num}: expected {len(reader.fieldnames or [])} fields ({', '.join(reader.fieldnames or [])})")
-                yield reader.line_num, row
+            try:
+                names = reader.fieldnames or []
+                twice = sorted({n for n in names if names.count(n) > 1})
+                if twice:
+                    raise DataError(f"{path}:1: the header names {', '.join(twice)} twice")
+                missing = [c for c in required if c not in names]
+                if missing:
+                    raise DataError(f"{path}:1: the header lacks {', '.join(missing)} (it has {', '.join(names) or 'nothing'})")
+                for row in reader:
+                    line_no = reader.line_num
+                    if None in row or any(v is None for v in row.values()):
+                        raise DataError(f"{path}:{line_no}: expected {len(names)} fields ({', '.join(names)})")
+                    yield line_no, row
+            except csv.Error as e:
+                raise DataError(f"{path}:{reader.line_num}: {e}") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 (after line {line_no}: {e.reason})") from None
 
 
 def _text(value, path: Path, line_no: int, column: str, required: bool) -> str | None:
@@ -77,22 +95,50 @@ def _text(value, path: Path, line_no: int, column: str, required: bool) -> str |
     return str(value).strip()
 
 
-def _timestamp(value, path: Path, line_no: int, column: str) -> float:
+def _id(value, path: Path, line_no: int, column: str) -> str:
+    """A user or item id: a string, or an integer in JSON (7 and "7" are the same id; 7.0 is refused)."""
+    if isinstance(value, bool) or isinstance(value, float) or isinstance(value, (dict, list)):
+        raise DataError(f"{path}:{line_no}: {column} must be a string or an integer, got {json.dumps(value)[:40]}")
+    return _text(value, path, line_no, column, True)
+
+
+def _timestamp(value, path: Path, line_no: int, column: str) -> tuple[float, str]:
+    """-> (Unix seconds, "number" or "iso"). An ISO 8601 date-time without a zone is UTC, not the machine's zone."""
+    if isinstance(value, bool):
+        raise DataError(f"{path}:{line_no}: {column} must be a number or an ISO 8601 date-time, got {json.dumps(value)}")
     text = _text(value, path, line_no, column, True)
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise DataError(f"{path}:{line_no}: {column} {text!r} is not a finite number")
+        return seconds, "number"
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise DataError(f"{path}:{line_no}: {column} {text!r} is neither a number nor an ISO 8601 date-time") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp(), "iso"
+
+
+def _weight(value, path: Path, line_no: int, column: str) -> None:
+    if value in (None, ""):
+        return
+    try:
+        weight = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        weight = math.nan
+    if not (math.isfinite(weight) and weight >= 0):
+        raise DataError(f"{path}:{line_no}: {column} {value!r} must be a finite number >= 0")
 
 
 def _items(path: Path, cfg: GenericDataConfig) -> dict[str, Item]:
     items: dict[str, Item] = {}
-    for line_no, row in _rows(path):
-        item_id = _text(row.get(cfg.item_id_column), path, line_no, cfg.item_id_column, True)
+    for line_no, row in _rows(path, [cfg.item_id_column]):
+        item_id = _id(row.get(cfg.item_id_column), path, line_no, cfg.item_id_column)
         if item_id in items:
             raise DataError(f"{path}:{line_no}: item {item_id!r} is listed twice")
         raw = row.get(cfg.categories_column)
@@ -133,18 +179,18 @@ def load_generic(directory: str | Path, cfg: GenericDataConfig, name: str = "gen
     report = {"rows": 0, "duplicates": 0, "unknown_items": 0, "other_event_types": 0}
     seen: set[tuple[str, str, float]] = set()
     events: dict[str, list[tuple[float, int, str]]] = {}
-    for line_no, row in _rows(inter_path):
+    first_kind: dict[str, int] = {}  # "number" / "iso" -> the first line using it: mixing them is refused
+    for line_no, row in _rows(inter_path, [cfg.user_column, cfg.item_column, cfg.timestamp_column]):
         report["rows"] += 1
-        user = _text(row.get(cfg.user_column), inter_path, line_no, cfg.user_column, True)
-        item = _text(row.get(cfg.item_column), inter_path, line_no, cfg.item_column, True)
-        when = _timestamp(row.get(cfg.timestamp_column), inter_path, line_no, cfg.timestamp_column)
+        user = _id(row.get(cfg.user_column), inter_path, line_no, cfg.user_column)
+        item = _id(row.get(cfg.item_column), inter_path, line_no, cfg.item_column)
+        when, kind = _timestamp(row.get(cfg.timestamp_column), inter_path, line_no, cfg.timestamp_column)
+        first_kind.setdefault(kind, line_no)
+        if len(first_kind) > 1:
+            raise DataError(f"{inter_path}:{line_no}: {cfg.timestamp_column} mixes numbers (line {first_kind['number']}) "
+                            f"and ISO dates (line {first_kind['iso']})")
         event_type = _text(row.get(cfg.event_type_column), inter_path, line_no, cfg.event_type_column, False)
-        weight = row.get(cfg.weight_column)
-        if weight not in (None, ""):
-            try:
-                float(weight)
-            except (TypeError, ValueError):
-                raise DataError(f"{inter_path}:{line_no}: {cfg.weight_column} {weight!r} is not a number") from None
+        _weight(row.get(cfg.weight_column), inter_path, line_no, cfg.weight_column)
         if cfg.event_types and event_type not in cfg.event_types:
             report["other_event_types"] += 1
             continue

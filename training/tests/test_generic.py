@@ -57,7 +57,7 @@ def test_cleaning_is_reported_with_counts(tmp_path):
     ("user_id,item_id,timestamp\nu1,a,1\nu1,b\n", r"i.csv:3: expected 3 fields"),
     ("user_id,item_id,timestamp\nu1,a,yesterday\n", r"i.csv:2: timestamp 'yesterday' is neither a number nor an ISO 8601"),
     ("user_id,item_id,timestamp\nu1,,1\n", r"i.csv:2: item_id is missing"),
-    ("user_id,item_id,timestamp,weight\nu1,a,1,heavy\n", r"i.csv:2: weight 'heavy' is not a number"),
+    ("user_id,item_id,timestamp,weight\nu1,a,1,heavy\n", r"i.csv:2: weight 'heavy' must be a finite number >= 0"),
 ])
 def test_malformed_rows_are_refused_with_the_file_and_line(tmp_path, text, message):
     write(tmp_path / "i.csv", text)
@@ -93,3 +93,39 @@ def test_the_synthetic_shop_loads_with_text_and_learnable_structure(tmp_path):
             same += dataset.items[a].categories[0] == dataset.items[b].categories[0]
             total += 1
     assert same / total > 0.3
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"user_id,item_id,timestamp\nu1,a,nan\n", r"i.csv:2: timestamp 'nan' is not a finite number"),
+    (b"user_id,item_id,timestamp\nu1,a,1700000000\nu1,b,2026-01-01T00:00:00Z\n", r"i.csv:3: timestamp mixes numbers \(line 2\) and ISO dates \(line 3\)"),
+    (b"user_id,item_id,timestamp,weight\nu1,a,1,-5\n", r"i.csv:2: weight '-5' must be a finite number >= 0"),
+    (b"user_id,item_id,timestamp,weight\nu1,a,1,inf\n", r"i.csv:2: weight 'inf' must be a finite number >= 0"),
+    (b"user,item,when\nu1,a,1\n", r"i.csv:1: the header lacks user_id, item_id, timestamp"),
+    (b"user_id,item_id,user_id,timestamp\nu1,a,u2,1\n", r"i.csv:1: the header names user_id twice"),
+    (b"user_id,item_id,timestamp\nu1,caf\xe9,1\n", r"i.csv: not UTF-8"),
+    (b"user_id,item_id,timestamp\nu1,\"" + b"x" * (1 << 21) + b"\",1\n", r"i.csv:\d+: field larger than field limit"),
+])
+def test_hostile_files_are_refused_with_the_file_and_line(tmp_path, content, message):
+    (tmp_path / "i.csv").write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_generic(tmp_path, GenericDataConfig(interactions="i.csv"))
+
+
+def test_a_byte_order_mark_utc_default_and_integer_ids(tmp_path):
+    (tmp_path / "i.csv").write_bytes("\ufeffuser_id,item_id,timestamp\nu1,a,2026-01-01T10:00:00\nu1,b,2026-01-01T09:00:00+00:00\nu1,c,2026-01-01T11:00:00Z\n".encode())
+    dataset, _ = load_generic(tmp_path, GenericDataConfig(interactions="i.csv"))
+    assert [dataset.items[i].external_id for i in dataset.sequences["u1"]] == ["b", "a", "c"], "no zone: UTC, not the machine's zone"
+    write(tmp_path / "j.jsonl", '{"user_id": 1, "item_id": 7, "timestamp": 1}\n{"user_id": 1, "item_id": 8, "timestamp": 2}\n{"user_id": 1, "item_id": 9, "timestamp": 3}\n')
+    assert list(load_generic(tmp_path, GenericDataConfig(interactions="j.jsonl"))[0].sequences) == ["1"]
+    write(tmp_path / "k.jsonl", '{"user_id": 1.0, "item_id": 7, "timestamp": 1}\n')
+    with pytest.raises(DataError, match=r"k.jsonl:1: user_id must be a string or an integer"):
+        load_generic(tmp_path, GenericDataConfig(interactions="k.jsonl"))
+
+
+def test_the_cli_names_bad_data_in_one_line_and_exits_2(tmp_path, capsys):
+    from gflowgr.__main__ import main
+    write(tmp_path / "interactions.jsonl", '{"user_id": "u1", "item_id": "a", "timestamp": NaN}\n')
+    code = main(["prepare", "--config", "configs/smoke-generic.toml", f"--dataset_path={tmp_path}", f"--run_dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"error: {tmp_path / 'interactions.jsonl'}:1: timestamp 'nan' is not a finite number"

@@ -48,7 +48,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -215,7 +215,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -353,7 +353,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -498,7 +498,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -619,7 +619,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -750,7 +750,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -879,7 +879,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1045,7 +1045,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1054,7 +1054,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                /** @description `forbidden`: admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1194,7 +1194,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1203,7 +1203,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                /** @description `forbidden`: admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1374,7 +1374,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1548,7 +1548,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1557,7 +1557,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                /** @description `forbidden`: admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1738,7 +1738,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1747,7 +1747,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                /** @description `forbidden`: admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1936,7 +1936,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1945,7 +1945,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                /** @description `forbidden`: admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2088,7 +2088,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2214,7 +2214,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2342,7 +2342,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2640,7 +2640,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2649,7 +2649,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                /** @description `forbidden`: admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2765,7 +2765,7 @@ export interface paths {
         };
         /**
          * Every recorded event, streamed, in the training pipeline's generic interactions format
-         * @description user_id, item_id, timestamp, event_type, event_id; one line per event, a user at a time (SCAN-based: bounded memory, never blocking Redis). Feed it to training/ with dataset_kind = "generic". A failure of the store mid-stream cuts the response short.
+         * @description user_id, item_id, timestamp, event_type, event_id; one line per event, a user at a time (SCAN-based: bounded memory, never blocking Redis). Feed it to training/ with dataset_kind = "generic". A failure of the store mid-stream cuts the response short (no terminating chunk: check your client's exit status), and is logged and counted in events_export_failures_total.
          */
         get: {
             parameters: {
@@ -2798,7 +2798,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2807,7 +2807,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `forbidden`: `/v1/admin` routes while `API_KEYS` is set and `ADMIN_API_KEYS` is not: they are off until admin keys are configured */
+                /** @description `forbidden`: admin routes (`/v1/admin`, catalogue writes) while `ADMIN_API_KEYS` is not set: they are off until admin keys are configured */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2933,7 +2933,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3059,7 +3059,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3185,7 +3185,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for `/v1/admin`: a key of `ADMIN_API_KEYS`) */
+                /** @description `unauthorized`: API keys are configured and the request has no valid `x-api-key` / `Authorization: Bearer` (for admin routes: a key of `ADMIN_API_KEYS`) */
                 401: {
                     headers: {
                         [name: string]: unknown;
