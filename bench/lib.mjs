@@ -27,7 +27,7 @@ export async function startService (modelDir, env = {}) {
   })
   for (let i = 0; ; i++) {
     try { if ((await fetch(`${base}/readyz`)).ok) break } catch {}
-    if (i > 300) throw new Error('server did not start')
+    if (i > 300 || child.exitCode !== null) throw new Error(`server did not start (exit code ${child.exitCode})`)
     await new Promise(r => setTimeout(r, 100))
   }
   return { base, child, stop: async () => { child.kill('SIGTERM'); await new Promise(r => child.once('exit', r)) } }

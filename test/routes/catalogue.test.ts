@@ -172,3 +172,19 @@ test('adding items under load drops no request', async (t) => {
   await Promise.all(load)
   assert.deepEqual([...statuses.keys()], [200], JSON.stringify(Object.fromEntries(statuses)))
 })
+
+test('every shipped model places the README\'s new item, which a category filter then finds', async (t) => {
+  for (const name of ['beauty-gflowgr', 'ml1m-gflowgr']) {
+    const { app } = await build(t, { ...ADMIN_ENV, MODEL_DIR: `models/${name}` })
+    const item = { itemId: 'NEW-0001', title: 'Matte Liquid Lipstick, Berry', brand: 'Acme', categories: ['Makeup', 'Lips', 'Lipstick'] }
+    const res = await app.inject({ method: 'POST', url: '/v1/items', headers: ADMIN_HEADERS, payload: item })
+    assert.equal(res.statusCode, 201, `${name}: ${res.body}`)
+    assert.equal(res.json().models[0].semanticId.length, (await app.inject({ url: '/v1/model' })).json().semanticIds.levels)
+    const added = (await app.inject({ url: '/v1/items?source=added' })).json()
+    assert.deepEqual(added.items.map((i: { itemId: string }) => i.itemId), ['NEW-0001'])
+  }
+  const { app } = await build(t, { ...ADMIN_ENV, MODEL_DIR: 'models/beauty-gflowgr' })
+  await app.inject({ method: 'POST', url: '/v1/items', headers: ADMIN_HEADERS, payload: { itemId: 'NEW-0001', title: 'Acme Berry', categories: ['Acme Only'] } })
+  const found = (await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: ['B00150LT40'], k: 5, categories: ['Acme Only'] } })).json()
+  assert.deepEqual(found.items.map((i: { itemId: string }) => i.itemId), ['NEW-0001'], 'the only item of its category is reachable in the trie')
+})

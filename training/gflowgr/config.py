@@ -79,6 +79,7 @@ class ExperimentConfig:
     device: str = "auto"            # auto | cpu | cuda
     threads: int = 0                # torch intra-op threads, 0 = torch's default
     max_history: int = 20
+    withhold_items: float = 0.0     # cold-start evaluation: this fraction of the items (a fixed random sample) is left out
     data: GenericDataConfig = field(default_factory=GenericDataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     cm: CMConfig = field(default_factory=CMConfig)
@@ -103,6 +104,7 @@ class ExperimentConfig:
         checks = [
             (self.dataset_kind in ("amazon", "ml-1m", "ml-100k", "generic"), f"dataset_kind {self.dataset_kind!r} must be amazon, ml-1m, ml-100k or generic"),
             (self.data.min_history >= 3, "data.min_history must be at least 3 (leave-one-out needs a test, a validation and a training item)"),
+            (0 <= self.withhold_items < 1, "withhold_items must be in [0, 1)"),
             (self.data.k_core >= 0, "data.k_core must be >= 0"),
             *_finetune_checks(self.gflowgr, "gflowgr"),
             *(check for name in self.variants for check in _finetune_checks(self.variant(name), f"variants.{name}")),

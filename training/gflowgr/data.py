@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,6 +168,33 @@ def leave_one_out(dataset: Dataset, min_length: int = 3) -> Split:
     if not valid:
         raise DataError(f"{dataset.name}: no user has at least {min_length} interactions")
     return Split(train, valid, test)
+
+
+@dataclass
+class ColdStart:
+    """Items withheld from training to measure cold start: their content, to add them to a served model as new
+    items, and every test case in external ids (the full history and the target, withheld or not)."""
+    items: list[Item]
+    test: list[tuple[str, list[str], str]]
+
+
+def withhold_items(dataset: Dataset, split: Split, fraction: float, seed: int) -> tuple[Dataset, Split, ColdStart]:
+    """Removes a fixed random `fraction` of the items from the catalogue and from every training sequence and
+    history, re-indexing the rest; validation and test cases whose target is withheld are dropped from the
+    pipeline's own evaluation (the cold-start evaluation scores them through the service, from ColdStart)."""
+    n_withheld = round(fraction * dataset.n_items)
+    if not 0 < n_withheld < dataset.n_items:
+        raise DataError(f"{dataset.name}: withholding {fraction} of {dataset.n_items} items leaves no item or withholds none")
+    withheld = set(random.Random(seed).sample(range(dataset.n_items), n_withheld))
+    new_index = {old: new for new, old in enumerate(i for i in range(dataset.n_items) if i not in withheld)}
+    keep = lambda seq: [new_index[i] for i in seq if i in new_index]  # noqa: E731
+    ext = [item.external_id for item in dataset.items]
+    cold = ColdStart([dataset.items[i] for i in sorted(withheld)],
+                     [(u, [ext[i] for i in history], ext[target]) for u, history, target in split.test])
+    reduced = Dataset(dataset.name, [item for i, item in enumerate(dataset.items) if i in new_index],
+                      {u: keep(seq) for u, seq in dataset.sequences.items()})
+    cases = lambda cs: [(u, keep(history), new_index[t]) for u, history, t in cs if t in new_index]  # noqa: E731
+    return reduced, Split({u: keep(seq) for u, seq in split.train.items()}, cases(split.valid), cases(split.test)), cold
 
 
 def training_examples(train: dict[str, list[int]], max_history: int) -> list[tuple[str, list[int], int]]:

@@ -244,11 +244,22 @@ def choose_checkpoint(run: Run) -> tuple[str, str]:
     return f"{choice}.pt", choice
 
 
+TOKENIZER_METHOD = ("TF-IDF (lowercase, tokens of \\w, sublinear tf, idf, l2) -> SVD projection -> l2; collaborative half: the mean of the "
+                    "normalised collaborative embeddings of the 10 catalogue items nearest by text, l2; fused [text_weight * text, "
+                    "cm_weight * collaborative]; residual quantisation against the centres, level by level")
+
+
 def _export_tokenizer(run: Run, dataset, out: Path) -> dict | None:
-    """tokenizer.json (vocabulary, layout of the arrays), tokenizer.bin (little-endian float32 arrays) and
-    tokenizer_parity.jsonl (texts and the codes the reference ContentEncoder gives them), for new items;
-    None (and no files) when the catalogue had no text to fit a content encoder on."""
+    """The content encoder the tokenize stage fitted, for new items; None (and no files) when the catalogue had no
+    text to fit one on."""
     encoder = run.load("semantic_ids.pt", "tokenize").get("encoder")
+    return write_content_encoder(encoder, dataset.items, run.cfg.seed, out, TOKENIZER_METHOD)
+
+
+def write_content_encoder(encoder, items, seed: int, out: Path, method: str) -> dict | None:
+    """tokenizer.json (vocabulary, layout of the arrays), tokenizer.bin (little-endian float32 arrays) and
+    tokenizer_parity.jsonl (texts, the codes the reference ContentEncoder gives them and their neighbours) for the
+    catalogue `items` (in items.jsonl order); returns the manifest's `tokenizer` entry (None, no files, without an encoder)."""
     for name in ("tokenizer.json", "tokenizer.bin", "tokenizer_parity.jsonl"):
         (out / name).unlink(missing_ok=True)
     if encoder is None:
@@ -261,24 +272,44 @@ def _export_tokenizer(run: Run, dataset, out: Path) -> dict | None:
             layout.append({"name": name, "shape": list(data.shape), "offset": offset})
             offset += data.size
     (out / "tokenizer.json").write_text(json.dumps({
-        "method": "TF-IDF (lowercase, tokens of \\w, sublinear tf, idf, l2) -> SVD projection -> l2; collaborative half: the mean of the "
-                  "normalised collaborative embeddings of the 10 catalogue items nearest by text, l2; fused [text_weight * text, "
-                  "cm_weight * collaborative]; residual quantisation against the centres, level by level",
-        "vocabulary": encoder.vocabulary, "textWeight": encoder.text_weight, "cmWeight": encoder.cm_weight, "neighbours": NEIGHBOURS,
-        "levels": len(encoder.centres), "arrays": layout}, ensure_ascii=False))
-    rng = np.random.default_rng(run.cfg.seed)
-    sample = rng.choice(len(dataset.items), size=min(40, len(dataset.items)), replace=False).tolist()
+        "method": method, "vocabulary": encoder.vocabulary, "textWeight": encoder.text_weight, "cmWeight": encoder.cm_weight,
+        "neighbours": NEIGHBOURS, "levels": len(encoder.centres), "arrays": layout}, ensure_ascii=False))
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(items), size=min(40, len(items)), replace=False).tolist()
     words = encoder.vocabulary
-    texts = [dataset.items[i].text() for i in sample] + [
+    texts = [items[i].text() for i in sample] + [
         " ".join(rng.choice(words, size=int(rng.integers(1, 8))).tolist()) for _ in range(8)] + ["", "zzzz an unknown product 123"]
     with open(out / "tokenizer_parity.jsonl", "w", encoding="utf-8") as f:
         for text in texts:
             _, neighbours = encoder.embed(text)
             f.write(json.dumps({"text": text, "codes": encoder.encode(text),
-                                "neighbours": [dataset.items[i].external_id for i in neighbours]}, ensure_ascii=False) + "\n")
+                                "neighbours": [items[i].external_id for i in neighbours]}, ensure_ascii=False) + "\n")
     return {"file": "tokenizer.json", "sha256": sha256(out / "tokenizer.json"),
             "arrays": {"file": "tokenizer.bin", "sha256": sha256(out / "tokenizer.bin")},
             "parity": {"file": "tokenizer_parity.jsonl", "sha256": sha256(out / "tokenizer_parity.jsonl"), "texts": len(texts)}}
+
+
+def _export_cold_start(run: Run, out: Path) -> dict | None:
+    """With withhold_items: cold_start.jsonl, the withheld items to add through the API (with the baseline's score,
+    the mean training popularity of the catalogue items nearest by text, the neighbours the content encoder
+    uses), then every test case in external ids. Data for research use: keep it out of published model folders."""
+    from .stages import _load_data
+    (out / "cold_start.jsonl").unlink(missing_ok=True)
+    if not run.path("cold_start.pt").exists():
+        return None
+    cold, encoder = run.load("cold_start.pt", "prepare"), run.load("semantic_ids.pt", "tokenize").get("encoder")
+    if encoder is None:
+        raise RuntimeError("withhold_items needs item text: the content encoder places the withheld items")
+    _, _, _, popularity = _load_data(run)
+    with open(out / "cold_start.jsonl", "w", encoding="utf-8") as f:
+        for item in cold.items:
+            _, neighbours = encoder.embed(item.text())
+            f.write(json.dumps({"item": {"itemId": item.external_id, "title": item.title, "brand": item.brand,
+                                         "categories": item.categories, "description": item.description},
+                                "neighbourPopularity": float(np.mean(popularity[neighbours]))}, ensure_ascii=False) + "\n")
+        for user, history, target in cold.test:
+            f.write(json.dumps({"userId": user, "history": history, "target": target}, ensure_ascii=False) + "\n")
+    return {"file": "cold_start.jsonl", "withheldItems": len(cold.items), "testCases": len(cold.test)}
 
 
 def export_model(run: Run) -> dict:
@@ -315,6 +346,7 @@ def export_model(run: Run) -> dict:
                                 "scores": [round(float(s), 6) for s in v["scores"][keep].tolist()]}) + "\n")
 
     tokenizer = _export_tokenizer(run, dataset, out)
+    cold_start = _export_cold_start(run, out)
     pc = policy.cfg
     manifest = {
         "formatVersion": FORMAT_VERSION,
@@ -340,6 +372,7 @@ def export_model(run: Run) -> dict:
         "parity": {"file": "parity.jsonl", "sha256": sha256(out / "parity.jsonl"), "requests": len(vectors),
                    "tolerance": PARITY_TOLERANCE, "maxAbsLogitDiff": worst},
         **({"tokenizer": tokenizer} if tokenizer else {}),
+        **({"coldStart": cold_start} if cold_start else {}),
         "training": {"config": cfg.to_dict(), "stageSeconds": _stage_seconds(run)},
         "metrics": _metrics(run),
     }

@@ -33,6 +33,11 @@ def prepare(run: Run) -> None:
         else:
             dataset = data.load(cfg.dataset_kind, cfg.dataset_path)
         split = data.leave_one_out(dataset)
+        if cfg.withhold_items:
+            dataset, split, cold = data.withhold_items(dataset, split, cfg.withhold_items, cfg.seed)
+            run.save("cold_start.pt", cold)
+            withheld = {item.external_id for item in cold.items}
+            results.update(withheld_items=len(withheld), withheld_test_targets=sum(t in withheld for _, _, t in cold.test))
         examples = data.training_examples(split.train, cfg.max_history)
         popularity = data.item_popularity(split.train, dataset.n_items)
         run.save("dataset.pt", {"dataset": dataset, "split": split, "examples": examples, "popularity": popularity})

@@ -44,3 +44,30 @@ def test_errors_name_the_file_and_line(tmp_path):
         data.load("amazon", _amazon_dir(tmp_path, "1 1 7\n"))
     with pytest.raises(DataError, match="unknown dataset kind"):
         data.load("netflix", tmp_path)
+
+
+def test_withheld_items_leave_training_but_keep_their_test_cases():
+    items = [data.Item(f"I{i}", title=f"item {i}") for i in range(20)]
+    sequences = {f"u{u}": [(u + j) % 20 for j in range(6)] for u in range(20)}
+    dataset = data.Dataset("toy", items, sequences)
+    split = data.leave_one_out(dataset)
+    reduced, reduced_split, cold = data.withhold_items(dataset, split, 0.1, seed=3)
+    withheld = {item.external_id for item in cold.items}
+    assert len(withheld) == 2 and reduced.n_items == 18
+    assert not withheld & {item.external_id for item in reduced.items}
+    # no withheld item anywhere in what the pipeline trains, selects or evaluates on
+    ext = [item.external_id for item in reduced.items]
+    seen = [ext[i] for seq in reduced_split.train.values() for i in seq]
+    seen += [ext[i] for _, h, t in reduced_split.valid + reduced_split.test for i in [*h, t]]
+    assert seen and not withheld & set(seen)
+    # the indices of the kept items follow the order of the catalogue
+    assert ext == [item.external_id for item in items if item.external_id not in withheld]
+    # every test case survives for the cold-start evaluation, with its full history, in external ids
+    assert len(cold.test) == len(split.test) == 20
+    user, history, target = cold.test[0]
+    assert history == [f"I{i}" for i in sequences[user][:-1]] and target == f"I{sequences[user][-1]}"
+    assert sum(t in withheld for _, _, t in cold.test) == 20 - len(reduced_split.test)
+    # a fixed sample: the same seed withholds the same items
+    assert {i.external_id for i in data.withhold_items(dataset, split, 0.1, seed=3)[2].items} == withheld
+    with pytest.raises(DataError, match="withholds none"):
+        data.withhold_items(dataset, split, 0.01, seed=3)

@@ -46,3 +46,16 @@ def test_the_content_encoder_reproduces_sklearn_and_encodes_new_text():
     assert neighbours[0] == 10 or np.allclose(encoder.text[neighbours[0]], encoder.text[10]), "an item is its own nearest neighbour by text"
     assert x.shape == (encoder.text.shape[1] + 8,)
     assert build_semantic_ids([""] * 50, collab[:50], TokenizerConfig(levels=2, codebook_size=4), seed=0).encoder is None
+
+
+def test_a_retrofitted_encoder_gives_catalogue_items_their_exported_prefix_back():
+    from gflowgr.data import Item
+    from gflowgr.retrofit import FAR, agreement, retrofit
+    words = [["red", "lipstick", "matte"], ["green", "tea", "toner"], ["blue", "nail", "polish"]]
+    items = [Item(f"I{i}", title=" ".join(words[i % 3] + [f"shade{i % 5}"]), brand=f"b{i % 2}") for i in range(30)]
+    # exported codes: level 1 by product kind, level 2 by brand; the codebooks have codes nobody carries
+    codes = np.array([[i % 3, i % 2] for i in range(30)])
+    encoder = retrofit(items, codes, [5, 4], text_dim=8, seed=1)
+    assert agreement(encoder, items, codes) == [1.0, 1.0]
+    assert (encoder.centres[0][3:] == np.float32(FAR)).all() and encoder.collaborative.shape == (30, 0)
+    assert encoder.encode("matte red lipstick b1")[0] == 0 and encoder.encode("nail polish")[0] == 2
