@@ -1,12 +1,13 @@
 // Cold start through the API: does a policy recommend items it never saw in training, from their content alone?
 //
-// Reads cold_start.jsonl, written by the export of a run with `withhold_items` (training/configs/beauty-cold-start.toml):
-// the withheld items, then every test case in external ids. Starts the built service on that model, adds the
-// withheld items with POST /v1/items (content-derived semantic IDs), then asks POST /v1/recommendations (beam,
-// k 10, excludeSeen, the service's defaults) for every test case with the user's full history, and reports
-//   - on the test cases whose target is a withheld item: Recall@10 and NDCG@10 of the policy, of a baseline that
-//     ranks the withheld items by the mean training popularity of their 10 nearest catalogue items by text (the
-//     neighbours the content encoder borrows from), and of a uniformly random withheld item (expected values);
+// Reads cold_start.jsonl, written by the export of a run with `withhold_items` (the command is in the Beauty model
+// card): the withheld items, then every test case in external ids. Starts the built service on that model, adds
+// the withheld items with POST /v1/items (content-derived semantic IDs), then asks POST /v1/recommendations (beam,
+// k 10, excludeSeen, the service's defaults) for every test case with its user id and full history, and reports
+//   - on the test cases whose target is a withheld item: Recall@10 and NDCG@10 of the policy (which ranks the
+//     whole catalogue), of a baseline that ranks only the withheld items (it knows the target is new) by the mean
+//     training popularity of their 10 nearest catalogue items by text (the neighbours the content encoder
+//     borrows from), and of a uniformly random withheld item (expected values);
 //   - on the others: the policy's Recall/NDCG@10, for reference;
 //   - over all test cases: the share of top-10 slots that the new items take.
 // Usage: npm run build && node scripts/cold-start.mjs [modelDir] [--json out.json]
@@ -62,8 +63,8 @@ try {
     while (next < cases.length) {
       const i = next++
       const c = cases[i]
-      const res = await fetch(`${service.base}/v1/recommendations`, { method: 'POST', headers, body: JSON.stringify({ history: c.history, k: K }) })
-      if (res.status !== 200) { failed++; served[i] = []; continue }
+      const res = await fetch(`${service.base}/v1/recommendations`, { method: 'POST', headers, body: JSON.stringify({ userId: c.userId, history: c.history, k: K }) })
+      if (res.status !== 200) { failed++; console.error(`${c.userId}: ${res.status} ${await res.text()}`); served[i] = []; continue }
       served[i] = (await res.json()).items.map(item => item.itemId)
     }
   }
@@ -108,6 +109,7 @@ try {
   }
   console.log(JSON.stringify(result, null, 2))
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n')
+  if (failed > 0) process.exitCode = 1 // the figures above count failed requests as misses
 } finally {
   await service.stop()
 }

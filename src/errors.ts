@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   request_timeout: { status: 408, when: 'the client did not send the whole request within `REQUEST_TIMEOUT_MS`' },
   reload_in_progress: { status: 409, when: 'the model is being reloaded already' },
   item_exists: { status: 409, when: 'POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT)' },
-  item_not_placed: { status: 409, when: 'no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which' },
+  item_not_placed: { status: 409, when: 'no served model can give the new item a semantic ID: no content encoder, no word of its text in the encoder vocabulary, or no free code under its nearest prefixes; `details.models` gives the reason of each model' },
   payload_too_large: { status: 413, when: 'the body is over `BODY_LIMIT_BYTES`' },
   uri_too_long: { status: 414, when: 'a path parameter is longer than the router accepts' },
   unsupported_media_type: { status: 415, when: 'a body that is not `application/json`, or compressed (`Content-Encoding`)' },

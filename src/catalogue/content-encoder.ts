@@ -24,6 +24,12 @@ const TOKEN = /[\p{L}\p{N}_]+/gu
 
 export interface ItemContent { title?: string | null, brand?: string | null, categories?: string[], description?: string | null }
 
+/** A new item's possible prefixes: `head` followed by each code of `last`, best first. */
+export interface Candidates { head: number[], last: Uint32Array }
+
+/** How many codes of the last quantised level a new item may try before it is refused as prefix_full. */
+export const ALTERNATIVES = 32
+
 /** The text the tokenizer reads for an item: title, brand, categories and description, joined by spaces. */
 export function itemText (item: ItemContent): string {
   return [item.title, item.brand, ...(item.categories ?? []), item.description].filter(x => x !== null && x !== undefined && x !== '').join(' ')
@@ -110,16 +116,36 @@ export class ContentEncoder {
 
   /** The first `levels` codes of a new item's semantic ID: the nearest centre of each level, on the residual. */
   encode (text: string): number[] {
-    const { x } = this.embed(text)
-    return this.centres.map(({ data, rows, cols }) => {
-      let best = 0; let bestDistance = Infinity
+    return this.quantise(this.embed(text).x)[0]
+  }
+
+  /**
+   * Where a new item may go, best first: encode()'s codes, then the same prefix with the next nearest codes of
+   * the last level (at most ALTERNATIVES in all; used when a prefix has no free last code). null when no word
+   * of the text is in the vocabulary: such an item would land wherever an empty text does.
+   */
+  candidates (text: string): Candidates | null {
+    if (this.tfidf(text).size === 0) return null
+    const [codes, lastDistances] = this.quantise(this.embed(text).x)
+    const order = lastDistances.map((d, code) => [d, code] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    return { head: codes.slice(0, -1), last: Uint32Array.from(order.slice(0, ALTERNATIVES), ([, code]) => code) }
+  }
+
+  /** Residual quantisation of x (changed in place): the codes, and the distances to every centre of the last level. */
+  private quantise (x: Float64Array): [number[], number[]] {
+    let distances: number[] = []
+    const codes = this.centres.map(({ data, rows, cols }) => {
+      distances = new Array<number>(rows)
+      let best = 0
       for (let r = 0; r < rows; r++) {
         let d = 0
         for (let k = 0; k < cols; k++) { const diff = data[r * cols + k] - x[k]; d += diff * diff }
-        if (d < bestDistance) { bestDistance = d; best = r }
+        distances[r] = d
+        if (d < distances[best]) best = r
       }
       for (let k = 0; k < cols; k++) x[k] -= data[best * cols + k]
       return best
     })
+    return [codes, distances]
   }
 }

@@ -3,7 +3,7 @@
 // state (store.ts) whenever it changes, as a whole new value; searches keep the snapshot they started with.
 import { Catalogue, type CatalogueItem } from '../model/catalogue.js'
 import { Trie, globalMask, type GlobalMask, type TrieBuffers } from '../decoding/trie.js'
-import { itemText, type ContentEncoder } from './content-encoder.js'
+import { itemText, type Candidates, type ContentEncoder } from './content-encoder.js'
 import type { AddedItem, CatalogueState } from './store.js'
 
 /** Snapshots a worker keeps: requests queued before a few catalogue changes still find theirs. */
@@ -13,7 +13,7 @@ export const SNAPSHOTS_KEPT = 8
 export interface CatalogueSnapshot { id: number, trie: TrieBuffers, codes: Int32Array, hidden: GlobalMask }
 
 /** Where an added item went in this model: its semantic ID, or why it could not be placed. */
-export type Placement = { semanticId: number[] } | { reason: 'no_content_encoder' | 'prefix_full' | 'exported_item' }
+export type Placement = { semanticId: number[] } | { reason: 'no_content_encoder' | 'no_known_words' | 'prefix_full' | 'exported_item' }
 
 export interface CatalogueView {
   version: number
@@ -35,7 +35,7 @@ const contentKey = (item: AddedItem) => JSON.stringify([item.title, item.brand, 
  * `prefixes` memoises the content encoder per item and content.
  */
 export function buildView (base: Base, state: CatalogueState, snapshotId: number, previous: CatalogueView | null,
-  prefixes: Map<string, number[]>): CatalogueView {
+  prefixes: Map<string, Candidates | null>): CatalogueView {
   const added = [...state.added].sort((a, b) => a.addedAt.localeCompare(b.addedAt) || a.itemId.localeCompare(b.itemId))
   const signature = JSON.stringify(added.map(key))
   const sameItems = previous !== null && previous.signature === signature
@@ -61,14 +61,22 @@ export function buildView (base: Base, state: CatalogueState, snapshotId: number
       else if (base.encoder === null) placement = { reason: 'no_content_encoder' }
       else {
         const k = contentKey(item)
-        const prefix = prefixes.get(k) ?? base.encoder.encode(itemText(item))
-        prefixes.set(k, prefix)
-        const taken = used.get(prefix.join(',')) ?? new Set<number>()
-        let last = 0
-        while (taken.has(last)) last++
-        if (last >= base.lastCodes) placement = { reason: 'prefix_full' }
+        const candidates = prefixes.has(k) ? prefixes.get(k)! : base.encoder.candidates(itemText(item))
+        prefixes.set(k, candidates)
+        // the encoder's prefix, or when its last codes are all taken the nearest prefix that differs only in
+        // the last quantised level and has one free
+        let free: number[] | undefined
+        for (const code of candidates?.last ?? []) {
+          const prefix = [...candidates!.head, code]
+          const taken = used.get(prefix.join(',')) ?? new Set<number>()
+          let last = 0
+          while (taken.has(last)) last++
+          if (last < base.lastCodes) { free = [...prefix, last]; break }
+        }
+        if (candidates === null) placement = { reason: 'no_known_words' }
+        else if (free === undefined) placement = { reason: 'prefix_full' }
         else {
-          const semanticId = [...prefix, last]
+          const semanticId = free
           take(semanticId)
           items.push({ itemId: item.itemId, semanticId, title: item.title, brand: item.brand, categories: item.categories, source: 'added' })
           placement = { semanticId }

@@ -5,7 +5,7 @@ import { loadManifest, policyDims, tokenLayout, type Manifest, type ModelFiles }
 import { userToken } from './user-hash.js'
 import { WorkerPool, type PoolOptions } from './worker-pool.js'
 import { Trie } from '../decoding/trie.js'
-import { ContentEncoder } from '../catalogue/content-encoder.js'
+import { ContentEncoder, type Candidates } from '../catalogue/content-encoder.js'
 import type { AddedItem, CatalogueState } from '../catalogue/store.js'
 import { buildView, type Base, type CatalogueView, type Placement } from '../catalogue/view.js'
 import { errors, type AppError } from '../errors.js'
@@ -50,7 +50,7 @@ export interface RecommendOutput { items: Recommendation[], unknownItemIds: stri
 
 export class Recommender {
   private snapshots = 0
-  private readonly prefixes = new Map<string, number[]>() // the content encoder's answers, by content
+  private readonly prefixes = new Map<string, Candidates | null>() // the content encoder's answers, by content
   /** What the model serves now: the exported catalogue plus the added items, minus the hidden ones. */
   view: CatalogueView
 

@@ -89,7 +89,7 @@ export async function addedItemRoutes (app: App, deps: RouteDeps): Promise<void>
     models: Type.Array(Type.Object({
       name: Type.String(),
       semanticId: Type.Optional(Type.Array(Type.Integer(), { description: 'Where this model placed it' })),
-      reason: Type.Optional(Type.String({ description: 'Why this model could not place it: no_content_encoder, prefix_full' }))
+      reason: Type.Optional(Type.String({ description: 'Why this model could not place it: no_content_encoder (the model has none), no_known_words (no word of the text is in its vocabulary), prefix_full (no free code under the nearest prefixes), exported_item (the id is in its catalogue), not_applied (not in this replica\'s view yet)' }))
     }))
   }, { examples: [{ itemId: example.itemId, catalogueVersion: 9, models: [{ name: registry.defaultName, semanticId: [17, 124, 72, 3] }] }] })
 
@@ -125,9 +125,10 @@ export async function addedItemRoutes (app: App, deps: RouteDeps): Promise<void>
     schema: {
       tags: ['items'],
       summary: 'Add a new item: recommendable at once, with a semantic ID from its content (no retraining)',
-      description: 'Each model with a content encoder gives the item the semantic ID its tokenizer would have: from the text (title, brand, ' +
-        'categories, description) and the collaborative embeddings of the catalogue items nearest by text; the last code is the first free one ' +
-        'under that prefix. Every replica adds it within CATALOGUE_POLL_MS. Needs an admin key.',
+      description: 'Each model with a content encoder places the item by its text (title, brand, categories, description): the codes its ' +
+        'exported encoder gives (for a model trained with format 2, the tokenizer\'s own: text fused with the collaborative embeddings of the ' +
+        'catalogue items nearest by text), and the first free last code under that prefix; when the prefix has none, the nearest prefix that ' +
+        'differs in the last quantised level and has one (up to 32 are tried). Every replica adds it within CATALOGUE_POLL_MS. Needs an admin key.',
       body: NewItem,
       response: { 201: { ...Placed, description: 'Added' }, ...errorResponses(403, 409, ...BODY_ERRORS) }
     }

@@ -138,18 +138,41 @@ test('a new item gets the semantic ID its content gives, is recommendable at onc
   assert.equal((await app.inject({ method: 'PUT', headers: ADMIN_HEADERS, url: '/v1/items/new-1', payload: { title: 'x' } })).statusCode, 404)
 })
 
-test('when every last code under a prefix is taken, a new item is refused with the reason', async (t) => {
+test('when a prefix has no free last code, a new item takes the nearest prefix with one; refused when none is left', async (t) => {
   const { app, recommender } = await build(t, ADMIN_ENV)
-  const last = recommender.manifest.semanticIds.codebookSizes.at(-1)!
+  const content = { title: 'Toy Story (1995)', categories: ['Animation', "Children's", 'Comedy'] }
+  const encoder = ContentEncoder.load(recommender.files.tokenizer!.json, recommender.files.tokenizer!.arrays)
+  const candidates = encoder.candidates(itemText(content))!
+  const levels = recommender.manifest.semanticIds.levels
+  const placed: number[][] = []
   let refused
-  for (let i = 0; i <= last; i++) {
-    const res = await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: `same-${i}`, title: 'Toy Story (1995)', categories: ['Animation', "Children's", 'Comedy'] } })
-    if (res.statusCode !== 201) { refused = res; break }
+  for (let i = 0; i < 2000 && refused === undefined; i++) {
+    const res = await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: `same-${i}`, ...content } })
+    if (res.statusCode === 201) placed.push(res.json().models[0].semanticId)
+    else refused = res
   }
-  assert.ok(refused !== undefined, `the prefix never filled up (${last} last codes)`)
+  assert.ok(refused !== undefined, 'the candidate prefixes never filled up')
   assert.equal(refused.statusCode, 409)
   assert.equal(refused.json().code, 'item_not_placed')
   assert.deepEqual(refused.json().details.models, { smoke: 'prefix_full' })
+  // the encoder's own prefix first, then the others in the encoder's order, each filled before the next
+  const prefixes = [...new Set(placed.map(id => id.slice(0, levels - 1).join(',')))]
+  const expected = [...candidates.last].map(code => [...candidates.head, code].join(','))
+  assert.deepEqual(prefixes, expected.filter(p => prefixes.includes(p)))
+  assert.equal(prefixes[0], encoder.encode(itemText(content)).join(','))
+  assert.ok(prefixes.length > 1, 'items spilled over to the next prefix')
+  const free = expected.reduce((n, p) => n + recommender.manifest.semanticIds.codebookSizes.at(-1)! -
+    recommender.exported.items.filter(item => item.semanticId.slice(0, levels - 1).join(',') === p).length, 0)
+  assert.equal(placed.length, free, 'every free last code of every candidate prefix was used')
+})
+
+test('an item without a word the content encoder knows is refused: it would land wherever an empty text does', async (t) => {
+  const { app } = await build(t, ADMIN_ENV)
+  for (const payload of [{ itemId: 'empty' }, { itemId: 'blank', title: '   ' }, { itemId: 'unknown', title: 'zzqx qqzv' }]) {
+    const res = await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload })
+    assert.equal(res.statusCode, 409, res.body)
+    assert.deepEqual(res.json().details.models, { smoke: 'no_known_words' }, payload.itemId)
+  }
 })
 
 test('adding items under load drops no request', async (t) => {
@@ -173,10 +196,15 @@ test('adding items under load drops no request', async (t) => {
   assert.deepEqual([...statuses.keys()], [200], JSON.stringify(Object.fromEntries(statuses)))
 })
 
-test('every shipped model places the README\'s new item, which a category filter then finds', async (t) => {
-  for (const name of ['beauty-gflowgr', 'ml1m-gflowgr']) {
+test('every shipped model places a new item (the README\'s for Beauty), which a category filter then finds', async (t) => {
+  const film = { itemId: 'NEW-0001', title: 'Toy Story 3 (2010)', categories: ['Animation', "Children's", 'Comedy'] }
+  const items = {
+    'beauty-gflowgr': { itemId: 'NEW-0001', title: 'Matte Liquid Lipstick, Berry', brand: 'Acme', categories: ['Makeup', 'Lips', 'Lipstick'] },
+    'ml1m-gflowgr': film,
+    'ml-100k-gflowgr': film
+  }
+  for (const [name, item] of Object.entries(items)) {
     const { app } = await build(t, { ...ADMIN_ENV, MODEL_DIR: `models/${name}` })
-    const item = { itemId: 'NEW-0001', title: 'Matte Liquid Lipstick, Berry', brand: 'Acme', categories: ['Makeup', 'Lips', 'Lipstick'] }
     const res = await app.inject({ method: 'POST', url: '/v1/items', headers: ADMIN_HEADERS, payload: item })
     assert.equal(res.statusCode, 201, `${name}: ${res.body}`)
     assert.equal(res.json().models[0].semanticId.length, (await app.inject({ url: '/v1/model' })).json().semanticIds.levels)

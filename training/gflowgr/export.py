@@ -493,6 +493,6 @@ step on validation NDCG@10 over a fixed sample of {m['training']['config']['gflo
 
 ## Known limits
 - Scores are log-probabilities under the policy restricted to real items; they are not calibrated click probabilities.
-- Items absent from training get semantic IDs from their text and collaborative embedding only.
+- Items added after export (`POST /v1/items`) get semantic IDs from their text, with the collaborative half borrowed from the catalogue items nearest by text; the policy never saw them in training.
 - Users are hashed into {m['tokens']['userBuckets']} buckets; collisions share a user token.
 """

@@ -1030,7 +1030,7 @@ export interface paths {
                                 name: string;
                                 /** @description Where this model placed it */
                                 semanticId?: number[];
-                                /** @description Why this model could not place it: no_content_encoder, prefix_full */
+                                /** @description Why this model could not place it: no_content_encoder (the model has none), no_known_words (no word of the text is in its vocabulary), prefix_full (no free code under the nearest prefixes), exported_item (the id is in its catalogue), not_applied (not in this replica's view yet) */
                                 reason?: string;
                             }[];
                         };
@@ -1081,7 +1081,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, no word of its text in the encoder vocabulary, or no free code under its nearest prefixes; `details.models` gives the reason of each model */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1230,7 +1230,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, no word of its text in the encoder vocabulary, or no free code under its nearest prefixes; `details.models` gives the reason of each model */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1460,7 +1460,7 @@ export interface paths {
         put?: never;
         /**
          * Add a new item: recommendable at once, with a semantic ID from its content (no retraining)
-         * @description Each model with a content encoder gives the item the semantic ID its tokenizer would have: from the text (title, brand, categories, description) and the collaborative embeddings of the catalogue items nearest by text; the last code is the first free one under that prefix. Every replica adds it within CATALOGUE_POLL_MS. Needs an admin key.
+         * @description Each model with a content encoder places the item by its text (title, brand, categories, description): the codes its exported encoder gives (for a model trained with format 2, the tokenizer's own: text fused with the collaborative embeddings of the catalogue items nearest by text), and the first free last code under that prefix; when the prefix has none, the nearest prefix that differs in the last quantised level and has one (up to 32 are tried). Every replica adds it within CATALOGUE_POLL_MS. Needs an admin key.
          */
         post: {
             parameters: {
@@ -1533,7 +1533,7 @@ export interface paths {
                                 name: string;
                                 /** @description Where this model placed it */
                                 semanticId?: number[];
-                                /** @description Why this model could not place it: no_content_encoder, prefix_full */
+                                /** @description Why this model could not place it: no_content_encoder (the model has none), no_known_words (no word of the text is in its vocabulary), prefix_full (no free code under the nearest prefixes), exported_item (the id is in its catalogue), not_applied (not in this replica's view yet) */
                                 reason?: string;
                             }[];
                         };
@@ -1584,7 +1584,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, no word of its text in the encoder vocabulary, or no free code under its nearest prefixes; `details.models` gives the reason of each model */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -2468,7 +2468,7 @@ export interface paths {
                          *       "model": {
                          *         "name": "beauty-gflowgr",
                          *         "version": "0.1.0",
-                         *         "formatVersion": 1,
+                         *         "formatVersion": 2,
                          *         "createdAt": "2026-11-29T10:20:26Z",
                          *         "dataset": {
                          *           "name": "amazon",
@@ -2676,7 +2676,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, or every code under its prefix is taken; `details.models` says which */
+                /** @description `reload_in_progress`: the model is being reloaded already; `item_exists`: POST /v1/items of an id that is in a catalogue already (an exported item can only be hidden; an added one is changed with PUT); `item_not_placed`: no served model can give the new item a semantic ID: no content encoder, no word of its text in the encoder vocabulary, or no free code under its nearest prefixes; `details.models` gives the reason of each model */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -3635,7 +3635,7 @@ export interface components {
          * @example {
          *       "name": "beauty-gflowgr",
          *       "version": "0.1.0",
-         *       "formatVersion": 1,
+         *       "formatVersion": 2,
          *       "createdAt": "2026-11-29T10:20:26Z",
          *       "dataset": {
          *         "name": "amazon",
@@ -3706,7 +3706,7 @@ export interface components {
          *         {
          *           "name": "beauty-gflowgr",
          *           "version": "0.1.0",
-         *           "formatVersion": 1,
+         *           "formatVersion": 2,
          *           "createdAt": "2026-11-29T10:20:26Z",
          *           "dataset": {
          *             "name": "amazon",
