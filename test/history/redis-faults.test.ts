@@ -1,6 +1,7 @@
 // Redis failing under a write load, against a real redis-server: killed (SIGKILL, then restarted on its
 // append-only file) and frozen (SIGSTOP, then SIGCONT). Acknowledged events must never be lost, no request
-// may hang longer than the Redis command timeout (1 s) + 1 s, the instance stays ready, and a retry with
+// may hang longer than the Redis command timeout (1 s) + 1.5 s of scheduling slack (a freeze lasts 3 s, so a
+// request that waited it out fails), the instance stays ready, and a retry with
 // the eventIds of a 503 stores each event exactly once.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -80,7 +81,7 @@ async function faultUnderLoad (t: import('node:test').TestContext, fault: (redis
   t.diagnostic(JSON.stringify(figures))
   assert.ok(recovered, 'the service recovers when Redis is back')
   assert.equal(lost, 0, 'no acknowledged event may be lost')
-  assert.ok(slowest <= COMMAND_TIMEOUT_MS + 1000, `a request hung for ${slowest} ms`)
+  assert.ok(slowest <= COMMAND_TIMEOUT_MS + 1500, `a request hung for ${slowest} ms`)
   assert.ok(unknown.length > 0, 'the fault must have been felt')
   assert.deepEqual([...new Set(readiness)], [200], 'readiness stays unchanged')
   return figures
@@ -95,10 +96,10 @@ test('Redis killed (SIGKILL) mid-load and restarted on its AOF: 0 acknowledged e
   })
 })
 
-test('Redis frozen (SIGSTOP) mid-load for 1.5 s: 503s whose writes may land later, retries store each once', async (t) => {
+test('Redis frozen (SIGSTOP) mid-load for 3 s: 503s whose writes may land later, retries store each once', async (t) => {
   const figures = await faultUnderLoad(t, async (redis) => {
     redis.signal('SIGSTOP')
-    await sleep(1500)
+    await sleep(3000)
     redis.signal('SIGCONT')
   })
   assert.ok(figures.outcomes.includes('unknown'), 'a timed-out write is reported with an unknown outcome')
