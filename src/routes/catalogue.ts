@@ -134,6 +134,8 @@ export async function addedItemRoutes (app: App, deps: RouteDeps): Promise<void>
     }
   }, async (request, reply) => {
     const { itemId } = request.body
+    // PUT /v1/items/availability is the bulk route: an item of that id could never be changed
+    if (itemId === 'availability') throw errors.validation('body.itemId', 'body.itemId "availability" is reserved (PUT /v1/items/availability is the bulk availability route)')
     if (exported(itemId)) throw new AppError('item_exists', `item "${itemId}" is in an exported catalogue: hide or restore it with PUT /v1/items/${itemId}/availability`, { id: itemId })
     await useStore(deps, request.log, async () => await sync.refresh())
     if (sync.current.added.some(a => a.itemId === itemId)) throw new AppError('item_exists', `item "${itemId}" was added already: change it with PUT /v1/items/${itemId}`, { id: itemId })

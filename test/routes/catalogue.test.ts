@@ -166,8 +166,11 @@ test('when a prefix has no free last code, a new item takes the nearest prefix w
   assert.equal(placed.length, free, 'every free last code of every candidate prefix was used')
 })
 
-test('an item without a word the content encoder knows is refused: it would land wherever an empty text does', async (t) => {
+test('an item without a word the content encoder knows is refused (it would land wherever an empty text does), and so is the id of the bulk route', async (t) => {
   const { app } = await build(t, ADMIN_ENV)
+  const reserved = await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload: { itemId: 'availability', title: 'Toy Story' } })
+  assert.equal(reserved.statusCode, 400, 'the id of the bulk route cannot be an added item')
+  assert.equal(reserved.json().details.field, 'body.itemId')
   for (const payload of [{ itemId: 'empty' }, { itemId: 'blank', title: '   ' }, { itemId: 'unknown', title: 'zzqx qqzv' }]) {
     const res = await app.inject({ method: 'POST', headers: ADMIN_HEADERS, url: '/v1/items', payload })
     assert.equal(res.statusCode, 409, res.body)
