@@ -33,6 +33,7 @@ def prepare(run: Run) -> None:
         else:
             dataset = data.load(cfg.dataset_kind, cfg.dataset_path)
         split = data.leave_one_out(dataset)
+        run.path("cold_start.pt").unlink(missing_ok=True)  # a run dir reused without withholding exports none
         if cfg.withhold_items:
             dataset, split, cold = data.withhold_items(dataset, split, cfg.withhold_items, cfg.seed)
             run.save("cold_start.pt", cold)
