@@ -86,8 +86,11 @@ export class ContentEncoder {
 
   /** The fused embedding of a new item, and the catalogue rows its collaborative half comes from. */
   embed (text: string): { x: Float64Array, neighbours: number[] } {
+    return this.embedTerms(this.tfidf(text))
+  }
+
+  private embedTerms (sparse: Map<number, number>): { x: Float64Array, neighbours: number[] } {
     const { components: p, text: t, collaborative: c } = this
-    const sparse = this.tfidf(text)
     const v = new Float64Array(p.rows)
     for (let r = 0; r < p.rows; r++) {
       let sum = 0
@@ -125,8 +128,9 @@ export class ContentEncoder {
    * of the text is in the vocabulary: such an item would land wherever an empty text does.
    */
   candidates (text: string): Candidates | null {
-    if (this.tfidf(text).size === 0) return null
-    const [codes, lastDistances] = this.quantise(this.embed(text).x)
+    const sparse = this.tfidf(text)
+    if (sparse.size === 0) return null
+    const [codes, lastDistances] = this.quantise(this.embedTerms(sparse).x)
     const order = lastDistances.map((d, code) => [d, code] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1])
     return { head: codes.slice(0, -1), last: Uint32Array.from(order.slice(0, ALTERNATIVES), ([, code]) => code) }
   }

@@ -31,6 +31,21 @@ const key = (item: AddedItem) => JSON.stringify([item.itemId, item.title, item.b
 const contentKey = (item: AddedItem) => JSON.stringify([item.title, item.brand, item.categories, item.description])
 
 /**
+ * The encoder's prefix with its first free last code or, when its last codes are all taken, the nearest prefix
+ * that differs only in the last quantised level and has one free; undefined when none has.
+ */
+function firstFree (candidates: Candidates, used: Map<string, Set<number>>, lastCodes: number): number[] | undefined {
+  for (const code of candidates.last) {
+    const prefix = [...candidates.head, code]
+    const taken = used.get(prefix.join(',')) ?? new Set<number>()
+    let last = 0
+    while (taken.has(last)) last++
+    if (last < lastCodes) return [...prefix, last]
+  }
+  return undefined
+}
+
+/**
  * The view of `state` for a model. `previous` lets an availability-only change reuse the catalogue and trie;
  * `prefixes` memoises the content encoder per item and content.
  */
@@ -63,20 +78,10 @@ export function buildView (base: Base, state: CatalogueState, snapshotId: number
         const k = contentKey(item)
         const candidates = prefixes.has(k) ? prefixes.get(k)! : base.encoder.candidates(itemText(item))
         prefixes.set(k, candidates)
-        // the encoder's prefix, or when its last codes are all taken the nearest prefix that differs only in
-        // the last quantised level and has one free
-        let free: number[] | undefined
-        for (const code of candidates?.last ?? []) {
-          const prefix = [...candidates!.head, code]
-          const taken = used.get(prefix.join(',')) ?? new Set<number>()
-          let last = 0
-          while (taken.has(last)) last++
-          if (last < base.lastCodes) { free = [...prefix, last]; break }
-        }
+        const semanticId = candidates === null ? undefined : firstFree(candidates, used, base.lastCodes)
         if (candidates === null) placement = { reason: 'no_known_words' }
-        else if (free === undefined) placement = { reason: 'prefix_full' }
+        else if (semanticId === undefined) placement = { reason: 'prefix_full' }
         else {
-          const semanticId = free
           take(semanticId)
           items.push({ itemId: item.itemId, semanticId, title: item.title, brand: item.brand, categories: item.categories, source: 'added' })
           placement = { semanticId }

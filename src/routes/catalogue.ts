@@ -93,9 +93,8 @@ export async function addedItemRoutes (app: App, deps: RouteDeps): Promise<void>
     }))
   }, { examples: [{ itemId: example.itemId, catalogueVersion: 9, models: [{ name: registry.defaultName, semanticId: [17, 124, 72, 3] }] }] })
 
-  /** Every model's placement of the item's content; refused when none can place it. */
-  async function place (item: AddedItem, log: Parameters<typeof useStore>[1]) {
-    await useStore(deps, log, async () => await sync.refresh())
+  /** Every model's placement of the item's content against the state just read; refused when none can place it. */
+  function place (item: AddedItem) {
     const models = registry.all.map(({ name, recommender }) => ({ name, placement: recommender.place(item, sync.current) }))
     if (!models.some(m => 'semanticId' in m.placement)) {
       throw new AppError('item_not_placed', `no served model can place item "${item.itemId}"`, { models: Object.fromEntries(models.map(m => [m.name, (m.placement as { reason: string }).reason])) })
@@ -103,8 +102,9 @@ export async function addedItemRoutes (app: App, deps: RouteDeps): Promise<void>
     return models
   }
 
+  /** Saves the item; the caller has just refreshed the state (to check the item's id against it). */
   async function save (item: AddedItem, log: Parameters<typeof useStore>[1]) {
-    await place(item, log)
+    place(item)
     const catalogueVersion = await useStore(deps, log, async store => await store.putItem(item))
     await useStore(deps, log, async () => await sync.refresh())
     return {
