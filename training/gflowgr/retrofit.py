@@ -24,7 +24,7 @@ from .config import TRAINING_DIR, load_config
 from .errors import DataError
 from .export import sha256, write_content_encoder
 from .generic import load_generic
-from .tokenizer import ContentEncoder, _normalise, text_embeddings
+from .tokenizer import ContentEncoder, _normalise, content_encoder, text_embeddings
 
 FAR = 1e4  # centre of a code no catalogue item carries: never the nearest
 
@@ -43,11 +43,7 @@ def retrofit(items: list[data.Item], codes: np.ndarray, codebook_sizes: list[int
             c[code] = residual[codes[:, level] == code].mean(0)
         centres.append(c)
         residual = residual - c[codes[:, level]]
-    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-    return ContentEncoder(vocabulary=[t for t, _ in sorted(tfidf.vocabulary_.items(), key=lambda kv: kv[1])],
-                          idf=f32(tfidf.idf_), components=f32(svd.components_), text=f32(text),
-                          collaborative=np.zeros((len(items), 0), np.float32), centres=[f32(c) for c in centres],
-                          text_weight=1.0, cm_weight=0.0)
+    return content_encoder(tfidf, svd, text, None, centres, text_weight=1.0, cm_weight=0.0)
 
 
 def agreement(encoder: ContentEncoder, items: list[data.Item], codes: np.ndarray) -> list[float]:

@@ -165,6 +165,18 @@ class SemanticIds:
         }
 
 
+def content_encoder(tfidf: TfidfVectorizer, svd: TruncatedSVD, text: np.ndarray, collaborative: np.ndarray | None,
+                    centres: list[np.ndarray], text_weight: float, cm_weight: float) -> ContentEncoder:
+    """The fitted parts as the service reads them (float32); text and collaborative are normalised rows, the
+    latter None for none."""
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+    return ContentEncoder(
+        vocabulary=[t for t, _ in sorted(tfidf.vocabulary_.items(), key=lambda kv: kv[1])],
+        idf=f32(tfidf.idf_), components=f32(svd.components_), text=f32(text),
+        collaborative=f32(collaborative) if collaborative is not None else np.zeros((len(text), 0), np.float32),
+        centres=[f32(c) for c in centres], text_weight=text_weight, cm_weight=cm_weight)
+
+
 def build_semantic_ids(texts: list[str], collaborative: np.ndarray | None, cfg: TokenizerConfig, seed: int) -> SemanticIds:
     fitted = text_embeddings(texts, cfg.text_dim, seed)
     x = fuse(fitted[0] if fitted else None, collaborative, cfg)
@@ -173,10 +185,6 @@ def build_semantic_ids(texts: list[str], collaborative: np.ndarray | None, cfg: 
     encoder = None
     if fitted is not None:
         embeddings, tfidf, svd = fitted
-        f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-        encoder = ContentEncoder(
-            vocabulary=[t for t, _ in sorted(tfidf.vocabulary_.items(), key=lambda kv: kv[1])],
-            idf=f32(tfidf.idf_), components=f32(svd.components_), text=f32(_normalise(embeddings)),
-            collaborative=f32(_normalise(collaborative)) if collaborative is not None else np.zeros((len(texts), 0), np.float32),
-            centres=[f32(c) for c in centres], text_weight=cfg.text_weight, cm_weight=cfg.cm_weight)
+        encoder = content_encoder(tfidf, svd, _normalise(embeddings), _normalise(collaborative) if collaborative is not None else None,
+                                  centres, cfg.text_weight, cfg.cm_weight)
     return SemanticIds(codes, sizes + [int(codes[:, -1].max()) + 1], encoder)

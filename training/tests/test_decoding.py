@@ -12,16 +12,21 @@ CODES = np.array([[0, 0, 0], [0, 0, 1], [0, 1, 0], [1, 2, 0], [1, 2, 1], [1, 0, 
 SIZES = [3, 3, 2]
 
 
-@pytest.fixture(scope="module")
-def setup():
-    torch.manual_seed(0)
+def small_policy(seed: int, dropout: float, head_scale: float = 1.0):
+    """A tiny policy over CODES with its trie, trie tensors and item tokens."""
+    torch.manual_seed(seed)
     cfg = PolicyConfig(codebook_sizes=SIZES, user_buckets=5, max_history=4, d_model=16, n_heads=2,
-                       n_encoder_layers=1, n_decoder_layers=1, d_ff=32, dropout=0.1)
+                       n_encoder_layers=1, n_decoder_layers=1, d_ff=32, dropout=dropout)
     policy = Policy(cfg).eval()
     with torch.no_grad():
-        policy.head_weight.mul_(8)  # spread the logits so that rankings are not near-ties
+        policy.head_weight.mul_(head_scale)
     trie = Trie(CODES, SIZES)
     return policy, trie, trie.tensors(), build_item_tokens(CODES, cfg)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return small_policy(0, 0.1, head_scale=8)  # spread the logits so that rankings are not near-ties
 
 
 def exhaustive(policy, tensors, item_tokens, history, user):
@@ -169,12 +174,7 @@ def chi_square(observed, expected):
 @pytest.fixture(scope="module")
 def spread():
     """A small policy whose item probabilities are spread out (no item near 1), for sampling statistics."""
-    torch.manual_seed(1)
-    cfg = PolicyConfig(codebook_sizes=SIZES, user_buckets=5, max_history=4, d_model=16, n_heads=2,
-                       n_encoder_layers=1, n_decoder_layers=1, d_ff=32, dropout=0.0)
-    policy = Policy(cfg).eval()
-    trie = Trie(CODES, SIZES)
-    return policy, trie, trie.tensors(), build_item_tokens(CODES, cfg)
+    return small_policy(1, 0.0)
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])
