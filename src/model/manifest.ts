@@ -5,8 +5,9 @@ import path from 'node:path'
 import { ModelLoadError } from '../errors.js'
 import { USER_HASH_NAME } from './user-hash.js'
 
-/** 1: the policy and its catalogue; 2: adds an optional content encoder for new items (tokenizer). */
-export const SUPPORTED_FORMAT_VERSIONS = [1, 2]
+/** 1: the policy and its catalogue; 2: adds an optional content encoder for new items (tokenizer); 3: the encoder
+also runs the first decoder step (outputs logits and present). */
+export const SUPPORTED_FORMAT_VERSIONS = [1, 2, 3]
 
 export interface TensorSpec { name: string, dtype: string, shape: Array<string | number> }
 export interface GraphSpec { file: string, sha256: string, inputs: TensorSpec[], outputs: TensorSpec[] }
@@ -41,7 +42,8 @@ export function policyDims (m: Manifest): { width: number, levels: number, layer
   return { width: Math.max(...m.semanticIds.codebookSizes), levels: m.semanticIds.levels, layers: m.onnxDims.layers, heads: m.onnxDims.heads, headDim: m.onnxDims.head_dim }
 }
 
-const ENCODER_IO = { inputs: ['history_tokens', 'user_token'], outputs: ['cross_kv', 'memory_bias'] }
+const ENCODER_IO = (formatVersion: number) => ({ inputs: ['history_tokens', 'user_token'],
+  outputs: ['cross_kv', 'memory_bias', ...(formatVersion >= 3 ? ['logits', 'present'] : [])] })
 const DECODER_IO = { inputs: ['token', 'parent', 'past', 'cross_kv', 'memory_bias', 'level'], outputs: ['logits', 'present'] }
 
 function fail (file: string, message: string): never {
@@ -104,7 +106,7 @@ export function loadManifest (dir: string): ModelFiles {
   if (!Number.isInteger(m.maxHistory) || m.maxHistory < 1) fail(manifestFile, 'maxHistory must be a positive integer')
   const dims = m.onnxDims
   if (![dims?.layers, dims?.heads, dims?.head_dim].every(d => Number.isInteger(d) && d > 0)) fail(manifestFile, 'onnxDims must give layers, heads and head_dim')
-  checkGraph(manifestFile, 'encoder', m.onnx?.encoder, ENCODER_IO)
+  checkGraph(manifestFile, 'encoder', m.onnx?.encoder, ENCODER_IO(m.formatVersion))
   checkGraph(manifestFile, 'decoder', m.onnx?.decoder, DECODER_IO)
   return {
     manifest: m,

@@ -47,8 +47,11 @@ test('a changed catalogue is refused, naming the file', () => {
 
 test('an unknown format version, user hash or interface is refused', () => {
   let dir = copyModel()
+  editManifest(dir, m => { m.formatVersion = 4 })
+  refuses(dir, 'manifest.json', /formatVersion 4 is not supported/)
+  dir = copyModel() // format 3 promises an encoder that also runs the first decoder step
   editManifest(dir, m => { m.formatVersion = 3 })
-  refuses(dir, 'manifest.json', /formatVersion 3 is not supported/)
+  refuses(dir, 'manifest.json', /onnx.encoder has inputs \[history_tokens,user_token\] and outputs \[cross_kv,memory_bias\]; this service understands .* outputs \[cross_kv,memory_bias,logits,present\]/)
   dir = copyModel()
   editManifest(dir, m => { m.userHash.name = 'murmur3' })
   refuses(dir, 'manifest.json', /userHash.name "murmur3" is not supported/)

@@ -2,12 +2,15 @@
 
 The ONNX interface (every name, dtype and symbolic shape is written into the manifest):
   encoder(history_tokens int64 [batch, history, levels], user_token int64 [batch])
-      -> cross_kv float32 [layers, 2, batch, heads, memory, head_dim], memory_bias float32 [batch, memory]
+      -> cross_kv float32 [layers, 2, batch, heads, memory, head_dim], memory_bias float32 [batch, memory],
+         logits float32 [batch, 1, width], present float32 [layers, 2, batch, 1, heads, 1, head_dim]
   decoder(token int64 [batch, beams], parent int64 [batch, beams], past float32 [layers, 2, batch, parent_beams, heads, level, head_dim],
           cross_kv, memory_bias, level int64 [])
       -> logits float32 [batch, beams, width], present float32 [layers, 2, batch, beams, heads, level + 1, head_dim]
-The host runs the beam search between decoder steps (masked log-softmax over the trie's children) and
-feeds each step's `present` back as the next step's `past`, with the parent beam of every new beam.
+The encoder also runs the first decoder step (BOS, one beam per request; format 3): its logits and present are
+level 0's, and the host calls the decoder from level 1 on. The host runs the beam search between decoder steps
+(masked log-softmax over the trie's children) and feeds each step's `present` back as the next step's `past`,
+with the parent beam of every new beam.
 """
 from __future__ import annotations
 
@@ -30,7 +33,9 @@ from .rundir import Run
 from .tokenizer import NEIGHBOURS
 from .userhash import NAME as USER_HASH_NAME
 
-FORMAT_VERSION = 2  # 2: an optional content encoder (tokenizer.json, .bin, _parity.jsonl) for new items
+# 2: an optional content encoder (tokenizer.json, .bin, _parity.jsonl) for new items; 3: the encoder graph also runs the
+# first decoder step (outputs logits and present)
+FORMAT_VERSION = 3
 PARITY_TOLERANCE = 1e-4
 
 
@@ -40,7 +45,7 @@ class EncoderGraph(nn.Module):
         self.policy = policy
 
     def forward(self, history_tokens, user_token):
-        return self.policy.encode(history_tokens, user_token)
+        return self.policy.encode_first_step(history_tokens, user_token)
 
 
 class DecoderGraph(nn.Module):
@@ -60,7 +65,9 @@ def interface(cfg) -> dict:
             "inputs": [{"name": "history_tokens", "dtype": "int64", "shape": ["batch", "history", cfg.levels]},
                        {"name": "user_token", "dtype": "int64", "shape": ["batch"]}],
             "outputs": [{"name": "cross_kv", "dtype": "float32", "shape": kv},
-                        {"name": "memory_bias", "dtype": "float32", "shape": ["batch", "memory"]}],
+                        {"name": "memory_bias", "dtype": "float32", "shape": ["batch", "memory"]},
+                        {"name": "logits", "dtype": "float32", "shape": ["batch", 1, max(cfg.codebook_sizes)]},
+                        {"name": "present", "dtype": "float32", "shape": ["layers", 2, "batch", 1, "heads", 1, "head_dim"]}],
         },
         "decoder": {
             "file": "decoder.onnx",
@@ -75,7 +82,7 @@ def interface(cfg) -> dict:
         },
         "dims": {"layers": cfg.n_decoder_layers, "heads": cfg.n_heads, "head_dim": cfg.d_model // cfg.n_heads,
                  "memory": "history + 1 (the user token comes first)",
-                 "level": "codes generated so far (0 at the first step, whose past is empty and has one beam per request)"},
+                 "level": "codes generated so far (the encoder runs level 0; the decoder is called from level 1 on)"},
     }
 
 
@@ -95,7 +102,8 @@ def _export_onnx(policy: Policy, out: Path, spec: dict) -> None:
     for name, graph, args, axes in [
         ("encoder", EncoderGraph(policy).eval(), (hist, users),
          {"history_tokens": {0: "batch", 1: "history"}, "user_token": {0: "batch"},
-          "cross_kv": {2: "batch", 4: "memory"}, "memory_bias": {0: "batch", 1: "memory"}}),
+          "cross_kv": {2: "batch", 4: "memory"}, "memory_bias": {0: "batch", 1: "memory"}, "logits": {0: "batch"},
+          "present": {2: "batch"}}),
         ("decoder", DecoderGraph(policy).eval(), (token, parent, past, cross_kv, memory_bias, torch.tensor(1)),
          {"token": {0: "batch", 1: "beams"}, "parent": {0: "batch", 1: "beams"},
           "past": {2: "batch", 3: "parent_beams", 5: "level"}, "cross_kv": {2: "batch", 4: "memory"},
@@ -142,24 +150,38 @@ def check_parity(policy: Policy, trie, item_tokens, requests, beam: int, k: int,
             items, scores = beam_search(policy, trie_t, h[None], u[None], beam, k,
                                         excluded=[r["history"]] if r["excludeSeen"] else None, trace=trace)
             results.append((items[0], scores[0]))
-            kv, bias = encoder.run(None, {"history_tokens": h[None].numpy(), "user_token": u[None].numpy()})
+            kv, bias, logits, past = encoder.run(None, {"history_tokens": h[None].numpy(), "user_token": u[None].numpy()})
             worst = max(worst, float(np.abs(kv - trace[0]["cross_kv"].numpy()).max()),
-                        float(np.abs(bias - trace[0]["memory_bias"].numpy()).max()))
-            past = policy.empty_cache(1).numpy()
-            for step in trace[1:]:  # onnxruntime's own cache is carried from step to step
+                        float(np.abs(bias - trace[0]["memory_bias"].numpy()).max()),
+                        float(np.abs(logits - trace[1]["logits"].numpy()).max()))  # the encoder runs level 0
+            for step in trace[2:]:  # onnxruntime's own cache is carried from step to step
                 logits, past = decoder.run(None, {"token": step["token"].numpy(), "parent": step["parent"].numpy(), "past": past,
                                                   "cross_kv": kv, "memory_bias": bias, "level": np.array(step["level"], dtype=np.int64)})
                 worst = max(worst, float(np.abs(logits - step["logits"].numpy()).max()))
         # the batched encoder (left padding) must agree with the one-by-one runs
-        kv_batch, _ = encoder.run(None, {"history_tokens": hist.numpy(), "user_token": users.numpy()})
+        kv_batch, _, logits_batch, _ = encoder.run(None, {"history_tokens": hist.numpy(), "user_token": users.numpy()})
         for row, h in enumerate(hist):
-            kv_one, _ = encoder.run(None, {"history_tokens": h[None].numpy(), "user_token": users[row:row + 1].numpy()})
+            kv_one, _, logits_one, _ = encoder.run(None, {"history_tokens": h[None].numpy(), "user_token": users[row:row + 1].numpy()})
+            worst = max(worst, float(np.abs(logits_batch[row] - logits_one[0]).max()))
             n = int((h[:, 0] != PAD).sum())  # memory = [user token, left padding, n items]
             pairs = [(slice(0, 1), slice(0, 1))] + ([(slice(kv_batch.shape[4] - n, None), slice(kv_one.shape[4] - n, None))] if n else [])
             for batch_pos, one_pos in pairs:
                 worst = max(worst, float(np.abs(kv_batch[:, :, row, :, batch_pos] - kv_one[:, :, 0, :, one_pos]).max()))
         vectors.extend({"request": r, "items": items, "scores": scores} for r, (items, scores) in zip(batch, results))
     return vectors, worst
+
+
+def write_parity(vectors: list[dict], ext: list[str], policy: Policy, beam: int, k: int, out: Path) -> None:
+    """parity.jsonl: each request in external ids with the reference decoder's items and scores."""
+    with open(out / "parity.jsonl", "w", encoding="utf-8") as f:
+        for v in vectors:
+            r = v["request"]
+            keep = v["items"] >= 0
+            f.write(json.dumps({"userId": r["userId"], "history": [ext[i] for i in r["history"]],
+                                "excludeSeen": r["excludeSeen"], "beamWidth": beam, "k": k,
+                                "userToken": int(user_tokens([r["userId"]], policy)[0]),
+                                "itemIds": [ext[i] for i in v["items"][keep].tolist()],
+                                "scores": [round(float(s), 6) for s in v["scores"][keep].tolist()]}) + "\n")
 
 
 def _metrics(run: Run) -> dict:
@@ -334,16 +356,7 @@ def export_model(run: Run) -> dict:
     vectors, worst = check_parity(policy, trie, item_tokens, requests, cfg.export.beam, cfg.export.k, out)
     if worst > PARITY_TOLERANCE:
         raise RuntimeError(f"export parity failed: onnxruntime and PyTorch differ by {worst:.2e} > {PARITY_TOLERANCE}")
-    ext = [item.external_id for item in dataset.items]
-    with open(out / "parity.jsonl", "w", encoding="utf-8") as f:
-        for v in vectors:
-            r = v["request"]
-            keep = v["items"] >= 0
-            f.write(json.dumps({"userId": r["userId"], "history": [ext[i] for i in r["history"]],
-                                "excludeSeen": r["excludeSeen"], "beamWidth": cfg.export.beam, "k": cfg.export.k,
-                                "userToken": int(user_tokens([r["userId"]], policy)[0]),
-                                "itemIds": [ext[i] for i in v["items"][keep].tolist()],
-                                "scores": [round(float(s), 6) for s in v["scores"][keep].tolist()]}) + "\n")
+    write_parity(vectors, [item.external_id for item in dataset.items], policy, cfg.export.beam, cfg.export.k, out)
 
     tokenizer = _export_tokenizer(run, dataset, out)
     cold_start = _export_cold_start(run, out)

@@ -104,6 +104,16 @@ class Policy(nn.Module):
         memory, valid = self.encode_memory(history_tokens, user_token)
         return self.cross_keys_values(memory), memory_bias(valid)
 
+    def encode_first_step(self, history_tokens: torch.Tensor, user_token: torch.Tensor):
+        """The serving encoder graph: `encode` and the first decoder step (BOS, one beam per request) in one call,
+        which saves the host a call per search. -> cross_kv, memory_bias, logits [B,1,width], present
+        [layers,2,B,1,H,1,hd]."""
+        cross_kv, memory_bias = self.encode(history_tokens, user_token)
+        bos = torch.full_like(user_token[:, None], BOS)
+        logits, present = self.decode_step(bos, torch.zeros_like(bos), None, cross_kv, memory_bias,
+                                           torch.zeros((), dtype=torch.long, device=bos.device))
+        return cross_kv, memory_bias, logits, present
+
     def log_z(self, memory: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         pooled = (memory * valid[..., None]).sum(1) / valid.sum(1, keepdim=True)
         return self.log_z_head(pooled).squeeze(-1)
@@ -121,36 +131,49 @@ class Policy(nn.Module):
             x = block(x, causal, kv[layer], bias)
         return self.decoder_ln(x)
 
-    def decode_step(self, token: torch.Tensor, parent: torch.Tensor, past: torch.Tensor, cross_kv: torch.Tensor,
+    def decode_step(self, token: torch.Tensor, parent: torch.Tensor, past: torch.Tensor | None, cross_kv: torch.Tensor,
                     memory_bias: torch.Tensor, level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One decoding step for `width` beams per request, with a self-attention cache.
 
         token [B,W]: each beam's last token (BOS at level 0); parent [B,W]: the beam of the previous step it
-        extends; past [layers,2,B,W',H,level,hd]: the previous step's `present`. Cross-attention runs per
-        request over all its beams at once, so the memory's keys/values are never copied per beam.
+        extends; past [layers,2,B,W',H,level,hd]: the previous step's `present` (None, or `empty_cache`, at level 0).
+        Cross-attention runs per request over all its beams at once, so the memory's keys/values are never
+        copied per beam.
         -> logits [B,W,width] of the next code, present [layers,2,B,W,H,level+1,hd].
+
+        Written for the exported graph's speed, with the same arithmetic as the teacher-forced path: the rows
+        (requests x beams) stay 2-D [N,D] so that every Linear is one Gemm, the cache is reordered by parent with
+        one Gather over rows, and attention is spelt out with a constant scale (no shape arithmetic per call).
         """
         B, W = token.shape
-        H, hd = self.cfg.n_heads, self.cfg.d_model // self.cfg.n_heads
-        index = parent[None, None, :, :, None, None, None].expand(past.shape[0], 2, B, W, H, past.shape[5], hd)
-        past = torch.gather(past, 3, index)
-        x = self.token_emb(token) + self.prefix_pos(level)
+        layers, H, hd = self.cfg.n_decoder_layers, self.cfg.n_heads, self.cfg.d_model // self.cfg.n_heads
+        scale = hd ** -0.5
+        if past is not None and past.shape[5] == 0:
+            past = None
+        if past is not None:  # [layers,2,B,W',H,S,hd] -> [2*layers, B*W', H, S, hd], rows picked by parent
+            rows = (torch.arange(B, device=token.device)[:, None] * past.shape[3] + parent).reshape(-1)
+            past = past.reshape(2 * layers, -1, H, past.shape[5], hd).index_select(1, rows)
+        x = self.token_emb(token.reshape(-1)) + self.prefix_pos(level)   # [N,D]
         presents = []
         for layer, block in enumerate(self.decoder):
             h = block.ln1(x)
-            q = block.self_attn.q(h).reshape(B * W, H, 1, hd)
-            k, v = block.self_attn.kv(h).chunk(2, dim=-1)
-            keys = torch.cat([past[layer, 0], k.reshape(B, W, H, 1, hd)], dim=3)
-            values = torch.cat([past[layer, 1], v.reshape(B, W, H, 1, hd)], dim=3)
-            presents.append(torch.stack([keys, values]))
-            y = F.scaled_dot_product_attention(q, keys.reshape(B * W, H, -1, hd), values.reshape(B * W, H, -1, hd))
-            x = x + block.self_attn.out(y.reshape(B, W, H * hd))
-            q = block.cross_attn.q(block.ln2(x)).reshape(B, W, H, hd).transpose(1, 2)       # [B,H,W,hd]
-            y = F.scaled_dot_product_attention(q, cross_kv[layer, 0], cross_kv[layer, 1], attn_mask=memory_bias[:, None, None, :])
-            x = x + block.cross_attn.out(y.transpose(1, 2).reshape(B, W, H * hd))
+            q = block.self_attn.q(h).reshape(-1, H, 1, hd)
+            kv = block.self_attn.kv(h).reshape(-1, 2, H, 1, hd)
+            keys, values = kv[:, 0], kv[:, 1]                                    # [N,H,1,hd]
+            if past is not None:
+                keys, values = torch.cat([past[2 * layer], keys], dim=2), torch.cat([past[2 * layer + 1], values], dim=2)
+            presents += [keys, values]
+            attention = torch.softmax((q * scale) @ keys.transpose(2, 3), dim=-1)  # [N,H,1,S+1]
+            x = x + block.self_attn.out((attention @ values).reshape(-1, H * hd))
+            q = block.cross_attn.q(block.ln2(x)).reshape(B, -1, H, hd).transpose(1, 2)   # [B,H,W,hd]
+            scores = (q * scale) @ cross_kv[layer, 0].transpose(2, 3) + memory_bias[:, None, None, :]
+            y = torch.softmax(scores, dim=-1) @ cross_kv[layer, 1]                # [B,H,W,hd]
+            x = x + block.cross_attn.out(y.transpose(1, 2).reshape(-1, H * hd))
             x = x + block.ff(block.ln3(x))
         x = self.decoder_ln(x)
-        return x @ self.head_weight[level].T + self.head_bias[level], torch.stack(presents)
+        logits = x @ self.head_weight.transpose(1, 2)[level] + self.head_bias[level]
+        present = torch.stack(presents)                                          # [2*layers,N,H,S+1,hd]
+        return logits.reshape(B, W, -1), present.reshape(layers, 2, B, W, H, present.shape[3], hd)
 
     def empty_cache(self, batch: int, device=None) -> torch.Tensor:
         """The `past` of level 0: no positions yet, one beam per request."""

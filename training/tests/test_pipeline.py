@@ -65,7 +65,7 @@ def test_artifact_matches_its_manifest(smoke):
     _, out = smoke
     model = out / "model"
     manifest = json.loads((model / "manifest.json").read_text())
-    assert manifest["formatVersion"] == 2
+    assert manifest["formatVersion"] == 3
     tokenizer = manifest["tokenizer"]
     for entry in [manifest["onnx"]["encoder"], manifest["onnx"]["decoder"], manifest["catalogue"], manifest["parity"],
                   tokenizer, tokenizer["arrays"], tokenizer["parity"]]:

@@ -1,0 +1,133 @@
+"""Rewrites a model directory's ONNX graphs in the current serving format, from the weights in its own graphs,
+so that models exported before a faster graph layout existed get it without their training run.
+
+The weights are read back from encoder.onnx and decoder.onnx: named initializers (embeddings, layer norms,
+biases, the output head) by name, and each Linear's weight from the MatMul whose output its bias is added to
+(the exporter folds the transposed weight into an anonymous initializer). The rebuilt policy must reproduce the
+directory's parity vectors before anything is written; the new graphs are then checked against it at the
+export's tolerance, and the parity vectors, manifest hashes and format version are rewritten. Item ids, scores and
+the catalogue are unchanged; the GFlowNet heads (log Z, log F) are not part of an export and are not needed to serve.
+
+    python -m gflowgr.reexport ../models/beauty-gflowgr [more model directories]
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from .decoding import beam_search
+from .errors import DataError
+from .evaluate import user_tokens
+from .export import FORMAT_VERSION, PARITY_TOLERANCE, _export_onnx, check_parity, interface, sha256, write_parity
+from .model import Policy, PolicyConfig, build_item_tokens, history_batch
+from .trie import Trie
+
+SERVING_ONLY = ("log_z_head.", "log_flow_head.")  # training-time heads, absent from every export
+
+
+def weights_from_onnx(files: list[Path]) -> dict[str, np.ndarray]:
+    """The policy's parameters (state_dict names) found in exported graphs."""
+    state: dict[str, np.ndarray] = {}
+    for file in files:
+        graph = onnx.load(str(file)).graph
+        inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        consumers: dict[str, list] = {}
+        for node in graph.node:
+            for name in node.input:
+                consumers.setdefault(name, []).append(node)
+        state.update({name.removeprefix("policy."): a for name, a in inits.items() if name.startswith("policy.")})
+        for node in graph.node:
+            if node.op_type != "MatMul" or node.input[1] not in inits or node.input[1].startswith("policy."):
+                continue
+            biases = {name for c in consumers.get(node.output[0], []) if c.op_type in ("Add", "Gemm")
+                      for name in c.input if name.startswith("policy.") and name.endswith(".bias")}
+            if len(biases) != 1:
+                raise DataError(f"{file}: the MatMul {node.name} feeds {len(biases)} named biases; cannot tell which Linear it is")
+            state[biases.pop().removeprefix("policy.").removesuffix(".bias") + ".weight"] = inits[node.input[1]].T
+    return state
+
+
+def policy_from_model(model: Path) -> tuple[Policy, dict]:
+    manifest = json.loads((model / "manifest.json").read_text())
+    cfg = PolicyConfig(**{**manifest["training"]["config"]["policy"], "codebook_sizes": manifest["semanticIds"]["codebookSizes"],
+                          "max_history": manifest["maxHistory"]})
+    policy = Policy(cfg).eval()
+    found = weights_from_onnx([model / manifest["onnx"][g]["file"] for g in ("encoder", "decoder")])
+    own = policy.state_dict()
+    missing = [k for k in own if k not in found and not k.startswith(SERVING_ONLY)]
+    if missing:
+        raise DataError(f"{model}: the graphs lack {len(missing)} weights of the policy, e.g. {missing[:3]}")
+    policy.load_state_dict({k: torch.as_tensor(found[k]) if k in found else v for k, v in own.items()})
+    return policy, manifest
+
+
+def _catalogue(model: Path) -> tuple[list[str], np.ndarray]:
+    rows = [json.loads(line) for line in (model / "items.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r["itemId"] for r in rows], np.array([r["semanticId"] for r in rows])
+
+
+def reexport(model: Path) -> dict:
+    policy, manifest = policy_from_model(model)
+    ids, codes = _catalogue(model)
+    index = {item: i for i, item in enumerate(ids)}
+    trie = Trie(codes, manifest["semanticIds"]["codebookSizes"])
+    item_tokens = build_item_tokens(codes, policy.cfg)
+    old = [json.loads(line) for line in (model / manifest["parity"]["file"]).read_text().splitlines() if line.strip()]
+    requests = [{"userId": v["userId"], "history": [index[i] for i in v["history"]], "excludeSeen": v["excludeSeen"]} for v in old]
+    # the rebuilt weights must give the old graphs' answers before anything is rewritten
+    for r, v in zip(requests, old):
+        hist = history_batch([r["history"]], item_tokens, policy.cfg.max_history)
+        items, scores = beam_search(policy, trie.tensors(), hist, user_tokens([r["userId"]], policy), v["beamWidth"], v["k"],
+                                    excluded=[r["history"]] if r["excludeSeen"] else None)
+        got = [ids[i] for i in items[0].tolist() if i >= 0]
+        diff = max((abs(a - b) for a, b in zip(scores[0].tolist(), v["scores"])), default=0.0)
+        if got != v["itemIds"] or diff > PARITY_TOLERANCE:
+            raise DataError(f"{model}: the weights read back from the graphs do not reproduce parity.jsonl (user {v['userId']})")
+    beam, k = old[0]["beamWidth"], old[0]["k"]
+    spec = interface(policy.cfg)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        _export_onnx(policy, out, spec)
+        vectors, worst = check_parity(policy, trie, item_tokens, requests, beam, k, out)
+        if worst > PARITY_TOLERANCE:
+            raise RuntimeError(f"re-export parity failed: onnxruntime and PyTorch differ by {worst:.2e} > {PARITY_TOLERANCE}")
+        write_parity(vectors, ids, policy, beam, k, out)
+        for name in (spec["encoder"]["file"], spec["decoder"]["file"], manifest["parity"]["file"]):
+            shutil.copyfile(out / name, model / name)
+    manifest["formatVersion"] = max(manifest["formatVersion"], FORMAT_VERSION)
+    manifest["onnx"] = {name: {**spec[name], "sha256": sha256(model / spec[name]["file"])} for name in ("encoder", "decoder")}
+    manifest["onnxDims"] = spec["dims"]
+    manifest["parity"].update(sha256=sha256(model / manifest["parity"]["file"]), requests=len(vectors), maxAbsLogitDiff=worst)
+    manifest["reexportedAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    (model / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return {"model": str(model), "formatVersion": manifest["formatVersion"], "max_abs_logit_diff": worst,
+            "graph_nodes": {g: len(onnx.load(str(model / spec[g]["file"])).graph.node) for g in ("encoder", "decoder")}}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or any(a.startswith("-") for a in argv):
+        print("usage: python -m gflowgr.reexport MODEL_DIR [MODEL_DIR ...]", file=sys.stderr)
+        return 2
+    for model in map(Path, argv):
+        if not (model / "manifest.json").exists():
+            print(f"error: {model / 'manifest.json'} not found", file=sys.stderr)
+            return 2
+        try:
+            print(json.dumps(reexport(model)))
+        except DataError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

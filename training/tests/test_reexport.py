@@ -1,0 +1,52 @@
+"""Re-exporting a model directory in the current serving format from the weights in its own graphs."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from gflowgr.errors import DataError
+from gflowgr.reexport import main, reexport
+
+FIXTURE = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "model-smoke"  # exported in format 2
+
+
+def _parity(model: Path) -> list[dict]:
+    return [json.loads(line) for line in (model / "parity.jsonl").read_text().splitlines()]
+
+
+def test_a_format_2_model_gets_the_serving_graphs_and_keeps_every_answer(tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(FIXTURE, model)
+    before = json.loads((model / "manifest.json").read_text())
+    assert before["formatVersion"] == 2
+    old_nodes = len(onnx.load(str(model / "decoder.onnx")).graph.node)
+    result = reexport(model)
+    after = json.loads((model / "manifest.json").read_text())
+    assert after["formatVersion"] == 3 and result["max_abs_logit_diff"] <= 1e-4
+    assert [o["name"] for o in after["onnx"]["encoder"]["outputs"]] == ["cross_kv", "memory_bias", "logits", "present"]
+    assert [o.name for o in onnx.load(str(model / "encoder.onnx")).graph.output] == ["cross_kv", "memory_bias", "logits", "present"]
+    assert result["graph_nodes"]["decoder"] < old_nodes
+    for old, new in zip(_parity(FIXTURE), _parity(model), strict=True):
+        assert new["itemIds"] == old["itemIds"]
+        assert np.abs(np.array(new["scores"]) - np.array(old["scores"])).max() <= 1e-4
+    assert after["catalogue"] == before["catalogue"] and after["metrics"] == before["metrics"]
+
+
+def test_graphs_whose_weights_do_not_give_the_parity_vectors_are_left_alone(tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(FIXTURE, model)
+    graph = onnx.load(str(model / "decoder.onnx"))
+    for init in graph.graph.initializer:
+        if init.name == "policy.decoder_ln.bias":
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) + 1.0, init.name))
+    onnx.save(graph, str(model / "decoder.onnx"))
+    files = {p.name: p.read_bytes() for p in model.iterdir() if p.is_file()}
+    with pytest.raises(DataError, match="do not reproduce parity.jsonl"):
+        reexport(model)
+    assert {p.name: p.read_bytes() for p in model.iterdir() if p.is_file()} == files
+    assert main([str(model)]) == 2 and "do not reproduce parity.jsonl" in capsys.readouterr().err
+    assert main([str(tmp_path / "nothing")]) == 2
