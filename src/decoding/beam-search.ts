@@ -69,26 +69,29 @@ export function historyTokens (requests: DecodeRequest[], codes: Int32Array, lay
 
 /** Keeps the `width` candidates of highest key, in descending order; equal keys keep their arrival order. */
 class TopCandidates {
-  readonly beams: Array<Omit<Beam, 'token'> & { code: number }> = []
+  readonly beams: Beam[] = []
   constructor (private readonly width: number) {}
 
-  offer (candidate: Omit<Beam, 'token'> & { code: number }): void {
+  /** Whether a candidate of this key would be kept: callers build only those (no object per rejected child). */
+  admits (key: number): boolean {
+    return this.beams.length < this.width || key > this.beams[this.beams.length - 1].key
+  }
+
+  insert (candidate: Beam): void {
     const list = this.beams
-    const n = list.length
-    if (n === this.width && candidate.key <= list[n - 1].key) return
-    let at = n
+    let at = list.length
     while (at > 0 && list[at - 1].key < candidate.key) at--
     list.splice(at, 0, candidate)
     if (list.length > this.width) list.pop()
   }
 }
 
-/** log-sum-exp of logits[base + code] / temperature over the given edges. */
-function logSumExp (logits: Float32Array, base: number, codes: Uint16Array, edges: number[], temperature: number): number {
+/** log-sum-exp of values[0..n). */
+function logSumExp (values: Float64Array, n: number): number {
   let max = -Infinity
-  for (const e of edges) max = Math.max(max, logits[base + codes[e]] / temperature)
+  for (let i = 0; i < n; i++) if (values[i] > max) max = values[i]
   let sum = 0
-  for (const e of edges) sum += Math.exp(logits[base + codes[e]] / temperature - max)
+  for (let i = 0; i < n; i++) sum += Math.exp(values[i] - max)
   return max + Math.log(sum)
 }
 
@@ -109,6 +112,9 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
   const rngs = requests.map(r => r.strategy === 'sample' ? createRng(r.seed) : null)
   let beams: Beam[][] = masks.map(mask => mask.alive(0) > 0 ? [{ node: 0, score: 0, logq: 0, key: 0, token: layout.bos, parent: 0 }] : [])
   const b = trie.b
+  // per beam, scratch for its children: all of them (the normaliser), then the alive ones (what may be chosen)
+  const logit = new Float64Array(policy.width); const aliveEdge = new Int32Array(policy.width)
+  const aliveLogq = new Float64Array(policy.width); const perturbed = new Float64Array(policy.width)
   for (let level = 0; level < trie.levels; level++) {
     const width = Math.max(...beams.map(list => list.length))
     if (width === 0) break
@@ -120,39 +126,52 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
     }))
     if (Date.now() > deadline) throw new DeadlineExceeded()
     const logits = await policy.step(state, stepTokens, parents, requests.length, width, level)
+    const offset = layout.levelOffsets[level]
     beams = beams.map((list, request) => {
       const r = requests[request]
+      const mask = masks[request]
       const rng = rngs[request]
       const top = new TopCandidates(rng === null ? r.beamWidth : r.k)
-      list.forEach((beam, slot) => {
+      for (let slot = 0; slot < list.length; slot++) {
+        const beam = list[slot]
+        // a child's key never exceeds its parent's (log P_F <= 0; a conditional Gumbel is at most its parent's), and
+        // the beams come in descending key: once one cannot enter the top, none after it can
+        if (!top.admits(beam.key)) break
         const base = (request * width + slot) * policy.width
         const first = b.firstChild[beam.node]
-        const all = Array.from({ length: b.childCount[beam.node] }, (_, i) => first + i)
-        const alive = all.filter(e => masks[request].alive(e + 1) > 0)
-        if (alive.length === 0) return
-        const logZ = logSumExp(logits, base, b.childCode, all, 1)
+        const count = b.childCount[beam.node]
+        let alive = 0
+        for (let i = 0; i < count; i++) {
+          logit[i] = logits[base + b.childCode[first + i]]
+          if (mask.alive(first + i + 1) > 0) aliveEdge[alive++] = first + i
+        }
+        if (alive === 0) continue
+        const logZ = logSumExp(logit, count) // log P_F is normalised over all children, whatever is excluded
         if (rng === null) {
-          for (const e of alive) {
+          for (let i = 0; i < alive; i++) {
+            const e = aliveEdge[i]
             const score = beam.score + logits[base + b.childCode[e]] - logZ
-            top.offer({ key: score, score, logq: 0, parent: slot, node: e + 1, code: b.childCode[e] })
+            if (top.admits(score)) top.insert({ key: score, score, logq: 0, parent: slot, node: e + 1, token: b.childCode[e] + offset })
           }
-          return
+          continue
         }
         // sampling: the children's perturbed values, conditioned on their maximum being the parent's
-        const logZq = logSumExp(logits, base, b.childCode, alive, r.temperature)
-        const logq = alive.map(e => beam.logq + logits[base + b.childCode[e]] / r.temperature - logZq)
-        const perturbed = logq.map(lq => lq + gumbel(rng))
-        const max = Math.max(...perturbed)
-        alive.forEach((e, i) => top.offer({
-          key: conditionalGumbel(beam.key, perturbed[i], max),
-          score: beam.score + logits[base + b.childCode[e]] - logZ,
-          logq: logq[i],
-          parent: slot,
-          node: e + 1,
-          code: b.childCode[e]
-        }))
-      })
-      return top.beams.map(c => ({ ...c, token: c.code + layout.levelOffsets[level] }))
+        for (let i = 0; i < alive; i++) aliveLogq[i] = logits[base + b.childCode[aliveEdge[i]]] / r.temperature
+        const logZq = logSumExp(aliveLogq, alive)
+        let max = -Infinity
+        for (let i = 0; i < alive; i++) {
+          aliveLogq[i] = beam.logq + aliveLogq[i] - logZq
+          perturbed[i] = aliveLogq[i] + gumbel(rng)
+          if (perturbed[i] > max) max = perturbed[i]
+        }
+        for (let i = 0; i < alive; i++) {
+          const key = conditionalGumbel(beam.key, perturbed[i], max)
+          if (!top.admits(key)) continue
+          const e = aliveEdge[i]
+          top.insert({ key, score: beam.score + logits[base + b.childCode[e]] - logZ, logq: aliveLogq[i], parent: slot, node: e + 1, token: b.childCode[e] + offset })
+        }
+      }
+      return top.beams
     })
   }
   return beams.map((list, request) => {
