@@ -34,8 +34,9 @@ export async function startService (modelDir, env = {}) {
 }
 
 function metric (text, name) {
-  const m = text.match(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm'))
-  return m ? Number(m[1]) : NaN
+  // summed over label sets (per-model series); NaN when absent
+  const values = [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].map(m => Number(m[1]))
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0)
 }
 
 export async function scrape (base) {
