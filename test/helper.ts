@@ -16,7 +16,7 @@ import { createRedisClient } from '../src/history/redis-client.js'
 import { Lifecycle } from '../src/http/lifecycle.js'
 import { openService, type Store } from '../src/service.js'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURE_MODEL = path.join(root, 'test', 'fixtures', 'model-smoke')
 export const SHIPPED_MODELS = path.join(root, 'models')
 /** Admin routes (catalogue writes, /v1/admin) are off without ADMIN_API_KEYS: tests that use them pass ADMIN_ENV and ADMIN_HEADERS. */

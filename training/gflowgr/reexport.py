@@ -2,13 +2,17 @@
 so that models exported before a faster graph layout existed get it without their training run.
 
 The weights are read back from encoder.onnx and decoder.onnx: named initializers (embeddings, layer norms,
-biases, the output head) by name, and each Linear's weight from the MatMul whose output its bias is added to
+biases) by name, the output head from the Gather by level of its folded transpose, and each Linear's weight from the MatMul whose output its bias is added to
 (the exporter folds the transposed weight into an anonymous initializer). The rebuilt policy must reproduce the
 directory's parity vectors before anything is written; the new graphs are then checked against it at the
 export's tolerance, and the parity vectors, manifest hashes and format version are rewritten. Item ids, scores and
 the catalogue are unchanged; the GFlowNet heads (log Z, log F) are not part of an export and are not needed to serve.
 
     python -m gflowgr.reexport ../models/beauty-gflowgr [more model directories]
+    python -m gflowgr.reexport --int8 --out ../models/beauty-gflowgr-int8 ../models/beauty-gflowgr
+
+With --int8 the graphs get int8 weights (quantize.py) and the parity vectors come from the quantised graphs;
+--out writes the result to a new directory and leaves the source as it is.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from .errors import DataError
 from .evaluate import user_tokens
 from .export import FORMAT_VERSION, PARITY_TOLERANCE, _export_onnx, check_parity, interface, sha256, write_parity
 from .model import Policy, PolicyConfig, build_item_tokens, history_batch
+from .quantize import METHOD, GraphPolicy, quantize_graphs
 from .trie import Trie
 
 SERVING_ONLY = ("log_z_head.", "log_flow_head.")  # training-time heads, absent from every export
@@ -46,11 +51,15 @@ def weights_from_onnx(files: list[Path]) -> dict[str, np.ndarray]:
                 consumers.setdefault(name, []).append(node)
         state.update({name.removeprefix("policy."): a for name, a in inits.items() if name.startswith("policy.")})
         for node in graph.node:
+            if node.op_type == "Gather" and node.input[1] == "level" and node.input[0] in inits and not node.input[0].startswith("policy."):
+                state["head_weight"] = inits[node.input[0]].transpose(0, 2, 1)  # the head, folded as [levels, d, width]
             if node.op_type != "MatMul" or node.input[1] not in inits or node.input[1].startswith("policy."):
                 continue
             biases = {name for c in consumers.get(node.output[0], []) if c.op_type in ("Add", "Gemm")
                       for name in c.input if name.startswith("policy.") and name.endswith(".bias")}
-            if len(biases) != 1:
+            if not biases:  # a product with a folded constant (the output head at a fixed level): not a Linear
+                continue
+            if len(biases) > 1:
                 raise DataError(f"{file}: the MatMul {node.name} feeds {len(biases)} named biases; cannot tell which Linear it is")
             state[biases.pop().removeprefix("policy.").removesuffix(".bias") + ".weight"] = inits[node.input[1]].T
     return state
@@ -75,7 +84,7 @@ def _catalogue(model: Path) -> tuple[list[str], np.ndarray]:
     return [r["itemId"] for r in rows], np.array([r["semanticId"] for r in rows])
 
 
-def reexport(model: Path) -> dict:
+def reexport(model: Path, int8: bool = False) -> dict:
     policy, manifest = policy_from_model(model)
     ids, codes = _catalogue(model)
     index = {item: i for i, item in enumerate(ids)}
@@ -100,6 +109,17 @@ def reexport(model: Path) -> dict:
         vectors, worst = check_parity(policy, trie, item_tokens, requests, beam, k, out)
         if worst > PARITY_TOLERANCE:
             raise RuntimeError(f"re-export parity failed: onnxruntime and PyTorch differ by {worst:.2e} > {PARITY_TOLERANCE}")
+        if int8:  # the parity vectors become what the quantised graphs answer
+            float_items = [v["items"].tolist() for v in vectors]
+            quantize_graphs(out, [spec["encoder"]["file"], spec["decoder"]["file"]])
+            graphs = GraphPolicy(out, spec["encoder"]["file"], spec["decoder"]["file"], policy.cfg)
+            vectors = []
+            for r in requests:
+                hist = history_batch([r["history"]], item_tokens, policy.cfg.max_history)
+                items, scores = beam_search(graphs, trie.tensors(), hist, user_tokens([r["userId"]], policy), beam, k,
+                                            excluded=[r["history"]] if r["excludeSeen"] else None)
+                vectors.append({"request": r, "items": items[0], "scores": scores[0]})
+            same = float(np.mean([v["items"].tolist() == f for v, f in zip(vectors, float_items)]))
         write_parity(vectors, ids, policy, beam, k, out)
         for name in (spec["encoder"]["file"], spec["decoder"]["file"], manifest["parity"]["file"]):
             shutil.copyfile(out / name, model / name)
@@ -107,6 +127,11 @@ def reexport(model: Path) -> dict:
     manifest["onnx"] = {name: {**spec[name], "sha256": sha256(model / spec[name]["file"])} for name in ("encoder", "decoder")}
     manifest["onnxDims"] = spec["dims"]
     manifest["parity"].update(sha256=sha256(model / manifest["parity"]["file"]), requests=len(vectors), maxAbsLogitDiff=worst)
+    if int8:
+        manifest["weights"] = {"dtype": "int8", "method": METHOD, "parityListsEqualToFloat32": same,
+                               "answersDependOnBatch": "activations are quantised per call, so a request's scores depend on the "
+                                                       "requests batched with it (float32 answers do not)"}
+        manifest["parity"]["reference"] = "the reference beam search driven by the int8 graphs (onnxruntime); maxAbsLogitDiff is the float32 graphs' against PyTorch"
     manifest["reexportedAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     (model / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return {"model": str(model), "formatVersion": manifest["formatVersion"], "max_abs_logit_diff": worst,
@@ -114,17 +139,35 @@ def reexport(model: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or any(a.startswith("-") for a in argv):
-        print("usage: python -m gflowgr.reexport MODEL_DIR [MODEL_DIR ...]", file=sys.stderr)
+    usage = "usage: python -m gflowgr.reexport [--int8] [--out DIR] MODEL_DIR [MODEL_DIR ...]"
+    args, int8, out = list(argv), "--int8" in argv, None
+    args = [a for a in args if a != "--int8"]
+    if "--out" in args:
+        at = args.index("--out")
+        if at + 1 >= len(args):
+            print(usage, file=sys.stderr)
+            return 2
+        out = Path(args.pop(at + 1))
+        args.pop(at)
+    if not args or any(a.startswith("-") for a in args) or (out is not None and len(args) != 1):
+        print(usage + "\n(--out takes one MODEL_DIR)", file=sys.stderr)
         return 2
-    for model in map(Path, argv):
+    for model in map(Path, args):
         if not (model / "manifest.json").exists():
             print(f"error: {model / 'manifest.json'} not found", file=sys.stderr)
             return 2
+        if out is not None:
+            if out.exists():
+                print(f"error: {out} exists; --out writes a new directory", file=sys.stderr)
+                return 2
+            shutil.copytree(model, out)
+            model = out
         try:
-            print(json.dumps(reexport(model)))
+            print(json.dumps(reexport(model, int8)))
         except DataError as e:
             print(f"error: {e}", file=sys.stderr)
+            if out is not None:
+                shutil.rmtree(out)
             return 2
     return 0
 

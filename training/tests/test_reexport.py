@@ -50,3 +50,15 @@ def test_graphs_whose_weights_do_not_give_the_parity_vectors_are_left_alone(tmp_
     assert {p.name: p.read_bytes() for p in model.iterdir() if p.is_file()} == files
     assert main([str(model)]) == 2 and "do not reproduce parity.jsonl" in capsys.readouterr().err
     assert main([str(tmp_path / "nothing")]) == 2
+
+
+def test_int8_goes_to_a_new_directory_with_its_own_parity_vectors(tmp_path):
+    out = tmp_path / "int8"
+    assert main(["--int8", "--out", str(out), str(FIXTURE)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["formatVersion"] == 3 and manifest["weights"]["dtype"] == "int8"
+    assert 0 <= manifest["weights"]["parityListsEqualToFloat32"] <= 1
+    assert any(n.op_type in ("DynamicQuantizeMatMul", "MatMulInteger") for n in onnx.load(str(out / "decoder.onnx")).graph.node)
+    assert json.loads((FIXTURE / "manifest.json").read_text())["formatVersion"] == 2  # the source is left as it was
+    assert len(_parity(out)) == len(_parity(FIXTURE))
+    assert main(["--int8", "--out", str(out), str(FIXTURE)]) == 2  # never over an existing directory
