@@ -43,6 +43,7 @@ export async function scrape (base) {
   const text = await (await fetch(`${base}/metrics`)).text()
   return {
     rss: metric(text, 'process_resident_memory_bytes'),
+    cpuSeconds: metric(text, 'process_cpu_seconds_total'),
     lagP99: metric(text, 'nodejs_eventloop_lag_p99_seconds'),
     inferenceSum: metric(text, 'inference_batch_duration_seconds_sum'),
     inferenceCount: metric(text, 'inference_batch_duration_seconds_count'),

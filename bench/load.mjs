@@ -24,6 +24,8 @@ const service = await startService(modelDir, { WORKERS: String(workers), MAX_BAT
 async function run (strategy, c, beamWidth) {
   let i = 0
   const before = await scrape(service.base)
+  const loadgenBefore = process.cpuUsage()
+  const started = performance.now()
   const result = await autocannon({
     url: `${service.base}/v1/recommendations`,
     connections: c,
@@ -38,6 +40,8 @@ async function run (strategy, c, beamWidth) {
       }
     }]
   })
+  const seconds = (performance.now() - started) / 1000
+  const loadgen = process.cpuUsage(loadgenBefore)
   const after = await scrape(service.base)
   const batches = after.batchCount - before.batchCount
   return {
@@ -51,8 +55,10 @@ async function run (strategy, c, beamWidth) {
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     eventLoopLagP99Ms: after.lagP99 * 1000,
     rssMB: after.rss / 1048576,
-    inferenceMsPerBatch: (after.inferenceSum - before.inferenceSum) * 1000 / batches,
-    meanBatchSize: (after.batchSum - before.batchSum) / batches
+    inferenceMsPerBatch: (after.inferenceSum - before.inferenceSum) * 1000 / batches, // wall time in the worker
+    meanBatchSize: (after.batchSum - before.batchSum) / batches,
+    // in cores (1 = one core busy all the time): where the two cores went during the run
+    cores: { service: (after.cpuSeconds - before.cpuSeconds) / seconds, loadGenerator: (loadgen.user + loadgen.system) / 1e6 / seconds }
   }
 }
 
@@ -74,8 +80,8 @@ for (const c of connections) {
 }
 const floorOf = (r) => results.floor.find(f => f.connections === r.connections && f.beam === r.beamWidth)
 const beamOf = (r) => results.runs.find(x => x.strategy === 'beam' && x.beamWidth === 20 && x.connections === r.connections)
-const table = ['| strategy | beam | connections | req/s | p50 ms | p90 ms | p99 ms | event-loop lag p99 ms | RSS MB | inference ms/batch | mean batch | raw floor req/s | raw floor batch p50 ms | service / floor | inference ms/request vs beam 20 | non-2xx |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+const table = ['| strategy | beam | connections | req/s | p50 ms | p90 ms | p99 ms | event-loop lag p99 ms | RSS MB | inference ms/batch | mean batch | raw floor req/s | raw floor batch p50 ms | service / floor | inference ms/request vs beam 20 | CPU cores: service / load generator | non-2xx |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.runs.map(r => {
     const perRequest = r.inferenceMsPerBatch / r.meanBatchSize
     const beam = beamOf(r)
@@ -83,7 +89,8 @@ const table = ['| strategy | beam | connections | req/s | p50 ms | p90 ms | p99 
     const floor = floorOf(r)
     return `| ${r.strategy} | ${r.beamWidth ?? 'k'} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.latencyMs.p50} | ${r.latencyMs.p90} | ${r.latencyMs.p99} | ${r.eventLoopLagP99Ms.toFixed(1)} | ` +
       `${r.rssMB.toFixed(0)} | ${r.inferenceMsPerBatch.toFixed(2)} | ${r.meanBatchSize.toFixed(1)} | ${floor ? floor.reqPerSec.toFixed(0) : ''} | ` +
-      `${floor ? floor.batchMs.p50.toFixed(2) : ''} | ${floor ? (r.reqPerSec / floor.reqPerSec).toFixed(2) : ''} | ${ratio} | ${r.non2xx} |`
+      `${floor ? floor.batchMs.p50.toFixed(2) : ''} | ${floor ? (r.reqPerSec / floor.reqPerSec).toFixed(2) : ''} | ${ratio} | ` +
+      `${r.cores.service.toFixed(2)} / ${r.cores.loadGenerator.toFixed(2)} | ${r.non2xx} |`
   })].join('\n')
 mkdirSync(path.join(root, 'bench', 'results'), { recursive: true })
 writeFileSync(path.join(root, 'bench', 'results', 'load.json'), JSON.stringify(results, null, 2))
