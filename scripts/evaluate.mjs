@@ -41,14 +41,28 @@ if (!isMainThread) {
 } else {
   const args = process.argv.slice(2)
   const option = (name, fallback) => { const at = args.indexOf(`--${name}`); return at >= 0 ? args.splice(at, 2)[1] : fallback }
+  const fail = (message) => { console.error(`error: ${message}`); process.exit(2) }
   const beam = Number(option('beam', 20)); const strategy = option('strategy', 'beam')
   const temperature = Number(option('temperature', 1)); const seed = Number(option('seed', 1)); const jsonOut = option('json', null)
-  const [modelDir, casesFile] = args
-  if (modelDir === undefined || casesFile === undefined) {
-    console.error('usage: node scripts/evaluate.mjs MODEL_DIR CASES.jsonl [--beam 20] [--strategy beam|sample] [--temperature 1] [--seed 1] [--json out.json]')
-    process.exit(2)
+  const [modelDir, casesFile, ...rest] = args
+  if (modelDir === undefined || casesFile === undefined || rest.length > 0) {
+    fail('usage: node scripts/evaluate.mjs MODEL_DIR CASES.jsonl [--beam 20] [--strategy beam|sample] [--temperature 1] [--seed 1] [--json out.json]')
   }
-  const cases = readFileSync(casesFile, 'utf8').trim().split('\n').map((l, index) => ({ ...JSON.parse(l), index }))
+  if (!Number.isInteger(beam) || beam < 1 || beam > 1000) fail(`--beam must be an integer from 1 to 1000, not ${beam}`)
+  if (strategy !== 'beam' && strategy !== 'sample') fail(`--strategy must be beam or sample, not ${strategy}`)
+  if (!(temperature > 0 && temperature <= 100)) fail(`--temperature must be in (0, 100], not ${temperature}`)
+  if (!Number.isInteger(seed) || seed < 0) fail(`--seed must be a non-negative integer, not ${seed}`)
+  const { loadManifest } = await import('../dist/src/model/manifest.js')
+  let manifest
+  try { manifest = loadManifest(modelDir).manifest } catch (e) { fail(e.message) }
+  let cases
+  try {
+    cases = readFileSync(casesFile, 'utf8').split('\n').filter(l => l.trim() !== '').map((l, index) => ({ ...JSON.parse(l), index }))
+  } catch (e) { fail(`${casesFile}: ${e.message}`) }
+  if (cases.length === 0) fail(`${casesFile} has no cases (write them with python -m gflowgr.cases)`)
+  const known = new Set(readFileSync(`${modelDir}/items.jsonl`, 'utf8').trim().split('\n').map(l => JSON.parse(l).itemId))
+  const unknown = [...new Set(cases.flatMap(c => [...c.history, c.target]).filter(id => !known.has(id)))]
+  if (unknown.length > 0) fail(`${casesFile} names ${unknown.length} items that ${modelDir} does not have, e.g. ${unknown.slice(0, 3).join(', ')}: cases of another data set?`)
   const started = performance.now()
   const halves = [0, 1].map(t => cases.filter((_, i) => i % 2 === t))
   const parts = await Promise.all(halves.map(part => new Promise((resolve, reject) => {
@@ -64,7 +78,8 @@ if (!isMainThread) {
   const order = Array.from(items.keys()).sort((a, b) => popularity[a] - popularity[b] || a - b) // stable, as numpy's
   const tail = new Uint8Array(items.length)
   for (const i of order.slice(0, Math.round(0.8 * items.length))) tail[i] = 1
-  const out = { model: modelDir, cases: cases.length, strategy, ...(strategy === 'sample' ? { temperature, seed } : { beam }) }
+  // compare with manifest.json's metrics of the exported checkpoint (metrics.gflowgr or metrics.sft)
+  const out = { model: modelDir, checkpoint: manifest.checkpoint, cases: cases.length, strategy, ...(strategy === 'sample' ? { temperature, seed } : { beam }) }
   for (const c of [5, 10]) {
     let recall = 0; let ndcg = 0
     cases.forEach((x, u) => {

@@ -28,6 +28,7 @@ export interface Manifest {
   catalogue: { file: string, sha256: string, items: number, hasCategories: boolean }
   parity: { file: string, sha256: string, requests: number }
   tokenizer?: { file: string, sha256: string, arrays: { file: string, sha256: string }, parity: { file: string, sha256: string, texts: number } }
+  weights?: { dtype: string } // absent: float32; int8 from gflowgr.reexport --int8
   metrics: Record<string, unknown>
   training: Record<string, unknown>
 }

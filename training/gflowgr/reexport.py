@@ -43,7 +43,10 @@ def weights_from_onnx(files: list[Path]) -> dict[str, np.ndarray]:
     """The policy's parameters (state_dict names) found in exported graphs."""
     state: dict[str, np.ndarray] = {}
     for file in files:
-        graph = onnx.load(str(file)).graph
+        try:
+            graph = onnx.load(str(file)).graph
+        except Exception as e:  # a truncated or foreign file: protobuf's own errors
+            raise DataError(f"{file} is not a readable ONNX model ({type(e).__name__}: {e})") from e
         inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
         consumers: dict[str, list] = {}
         for node in graph.node:
@@ -65,8 +68,29 @@ def weights_from_onnx(files: list[Path]) -> dict[str, np.ndarray]:
     return state
 
 
+def _manifest(model: Path) -> dict:
+    """The manifest, refused with a DataError naming what is missing for a re-export."""
+    try:
+        manifest = json.loads((model / "manifest.json").read_text())
+    except (OSError, ValueError) as e:
+        raise DataError(f"{model / 'manifest.json'}: {e}") from e
+    for path in (("training", "config", "policy"), ("semanticIds", "codebookSizes"), ("maxHistory",), ("onnx", "encoder", "file"),
+                 ("onnx", "decoder", "file"), ("parity", "file")):
+        at = manifest
+        for key in path:
+            if not isinstance(at, dict) or key not in at:
+                raise DataError(f"{model / 'manifest.json'} has no {'.'.join(path)}")
+            at = at[key]
+    if manifest.get("weights", {}).get("dtype", "float32") != "float32":
+        raise DataError(f"{model}: its weights are {manifest['weights']['dtype']}; re-export from the float32 model it was made from")
+    for name in (manifest["onnx"]["encoder"]["file"], manifest["onnx"]["decoder"]["file"], manifest["parity"]["file"]):
+        if not (model / name).is_file():
+            raise DataError(f"{model / name} is missing")
+    return manifest
+
+
 def policy_from_model(model: Path) -> tuple[Policy, dict]:
-    manifest = json.loads((model / "manifest.json").read_text())
+    manifest = _manifest(model)
     cfg = PolicyConfig(**{**manifest["training"]["config"]["policy"], "codebook_sizes": manifest["semanticIds"]["codebookSizes"],
                           "max_history": manifest["maxHistory"]})
     policy = Policy(cfg).eval()
@@ -91,6 +115,11 @@ def reexport(model: Path, int8: bool = False) -> dict:
     trie = Trie(codes, manifest["semanticIds"]["codebookSizes"])
     item_tokens = build_item_tokens(codes, policy.cfg)
     old = [json.loads(line) for line in (model / manifest["parity"]["file"]).read_text().splitlines() if line.strip()]
+    if not old:
+        raise DataError(f"{model / manifest['parity']['file']} has no parity vectors to check the weights against")
+    unknown = sorted({i for v in old for i in v["history"] if i not in index})
+    if unknown:
+        raise DataError(f"{model / manifest['parity']['file']} names items that are not in items.jsonl, e.g. {unknown[:3]}")
     requests = [{"userId": v["userId"], "history": [index[i] for i in v["history"]], "excludeSeen": v["excludeSeen"]} for v in old]
     # the rebuilt weights must give the old graphs' answers before anything is rewritten
     for r, v in zip(requests, old):
@@ -128,6 +157,7 @@ def reexport(model: Path, int8: bool = False) -> dict:
     manifest["onnxDims"] = spec["dims"]
     manifest["parity"].update(sha256=sha256(model / manifest["parity"]["file"]), requests=len(vectors), maxAbsLogitDiff=worst)
     if int8:
+        manifest["version"] = f"{manifest['version']}+int8"  # what the service reports: never mistaken for the float32 model
         manifest["weights"] = {"dtype": "int8", "method": METHOD, "parityListsEqualToFloat32": same,
                                "answersDependOnBatch": "activations are quantised per call, so a request's scores depend on the "
                                                        "requests batched with it (float32 answers do not)"}
@@ -156,19 +186,28 @@ def main(argv: list[str]) -> int:
         if not (model / "manifest.json").exists():
             print(f"error: {model / 'manifest.json'} not found", file=sys.stderr)
             return 2
+        if out is not None and out.exists():
+            print(f"error: {out} exists; --out writes a new directory", file=sys.stderr)
+            return 2
+        # --out: built in a temporary directory beside it and renamed when complete, so that a failed or
+        # interrupted run never leaves something that looks like a finished model
         if out is not None:
-            if out.exists():
-                print(f"error: {out} exists; --out writes a new directory", file=sys.stderr)
-                return 2
-            shutil.copytree(model, out)
-            model = out
+            out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent)) / "model" if out is not None else model
         try:
-            print(json.dumps(reexport(model, int8)))
+            if out is not None:
+                shutil.copytree(model, work)
+            result = reexport(work, int8)
+            if out is not None:
+                work.rename(out)
+                result["model"] = str(out)
+            print(json.dumps(result))
         except DataError as e:
             print(f"error: {e}", file=sys.stderr)
-            if out is not None:
-                shutil.rmtree(out)
             return 2
+        finally:
+            if out is not None:
+                shutil.rmtree(work.parent, ignore_errors=True)
     return 0
 
 

@@ -62,3 +62,26 @@ def test_int8_goes_to_a_new_directory_with_its_own_parity_vectors(tmp_path):
     assert json.loads((FIXTURE / "manifest.json").read_text())["formatVersion"] == 2  # the source is left as it was
     assert len(_parity(out)) == len(_parity(FIXTURE))
     assert main(["--int8", "--out", str(out), str(FIXTURE)]) == 2  # never over an existing directory
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda m: (m / "decoder.onnx").unlink(), "decoder.onnx is missing"),
+    (lambda m: (m / "encoder.onnx").write_bytes((m / "encoder.onnx").read_bytes()[:1000]), "not a readable ONNX model"),
+    (lambda m: (m / "parity.jsonl").write_text(""), "no parity vectors"),
+    (lambda m: (m / "manifest.json").write_text(json.dumps({k: v for k, v in json.loads((m / "manifest.json").read_text()).items() if k != "training"})),
+     "has no training.config.policy"),
+])
+def test_a_broken_model_is_refused_in_one_line_and_out_leaves_nothing(tmp_path, capsys, breakage, message):
+    model = tmp_path / "model"
+    shutil.copytree(FIXTURE, model)
+    breakage(model)
+    assert main(["--out", str(tmp_path / "new"), str(model)]) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no --out directory, finished or not
+
+
+def test_an_int8_model_is_not_a_source(tmp_path, capsys):
+    assert main(["--int8", "--out", str(tmp_path / "int8"), str(FIXTURE)]) == 0
+    assert json.loads((tmp_path / "int8" / "manifest.json").read_text())["version"].endswith("+int8")
+    assert main([str(tmp_path / "int8")]) == 2
+    assert "re-export from the float32 model" in capsys.readouterr().err
