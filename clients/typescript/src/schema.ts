@@ -2468,7 +2468,7 @@ export interface paths {
                          *       "model": {
                          *         "name": "beauty-gflowgr",
                          *         "version": "0.1.0",
-                         *         "formatVersion": 2,
+                         *         "formatVersion": 3,
                          *         "createdAt": "2026-11-29T10:20:26Z",
                          *         "dataset": {
                          *           "name": "amazon",
@@ -3635,7 +3635,7 @@ export interface components {
          * @example {
          *       "name": "beauty-gflowgr",
          *       "version": "0.1.0",
-         *       "formatVersion": 2,
+         *       "formatVersion": 3,
          *       "createdAt": "2026-11-29T10:20:26Z",
          *       "dataset": {
          *         "name": "amazon",
@@ -3706,7 +3706,7 @@ export interface components {
          *         {
          *           "name": "beauty-gflowgr",
          *           "version": "0.1.0",
-         *           "formatVersion": 2,
+         *           "formatVersion": 3,
          *           "createdAt": "2026-11-29T10:20:26Z",
          *           "dataset": {
          *             "name": "amazon",
