@@ -121,13 +121,19 @@ def reexport(model: Path, int8: bool = False) -> dict:
     if unknown:
         raise DataError(f"{model / manifest['parity']['file']} names items that are not in items.jsonl, e.g. {unknown[:3]}")
     requests = [{"userId": v["userId"], "history": [index[i] for i in v["history"]], "excludeSeen": v["excludeSeen"]} for v in old]
+    trie_t = trie.tensors()
+
+    def answer(decoder, r: dict, beam: int, k: int):
+        """The reference beam search's items and scores for one parity request, through `decoder`."""
+        items, scores = beam_search(decoder, trie_t, history_batch([r["history"]], item_tokens, policy.cfg.max_history),
+                                    user_tokens([r["userId"]], policy), beam, k, excluded=[r["history"]] if r["excludeSeen"] else None)
+        return items[0], scores[0]
+
     # the rebuilt weights must give the old graphs' answers before anything is rewritten
     for r, v in zip(requests, old):
-        hist = history_batch([r["history"]], item_tokens, policy.cfg.max_history)
-        items, scores = beam_search(policy, trie.tensors(), hist, user_tokens([r["userId"]], policy), v["beamWidth"], v["k"],
-                                    excluded=[r["history"]] if r["excludeSeen"] else None)
-        got = [ids[i] for i in items[0].tolist() if i >= 0]
-        diff = max((abs(a - b) for a, b in zip(scores[0].tolist(), v["scores"])), default=0.0)
+        items, scores = answer(policy, r, v["beamWidth"], v["k"])
+        got = [ids[i] for i in items.tolist() if i >= 0]
+        diff = max((abs(a - b) for a, b in zip(scores.tolist(), v["scores"])), default=0.0)
         if got != v["itemIds"] or diff > PARITY_TOLERANCE:
             raise DataError(f"{model}: the weights read back from the graphs do not reproduce parity.jsonl (user {v['userId']})")
     beam, k = old[0]["beamWidth"], old[0]["k"]
@@ -144,10 +150,8 @@ def reexport(model: Path, int8: bool = False) -> dict:
             graphs = GraphPolicy(out, spec["encoder"]["file"], spec["decoder"]["file"], policy.cfg)
             vectors = []
             for r in requests:
-                hist = history_batch([r["history"]], item_tokens, policy.cfg.max_history)
-                items, scores = beam_search(graphs, trie.tensors(), hist, user_tokens([r["userId"]], policy), beam, k,
-                                            excluded=[r["history"]] if r["excludeSeen"] else None)
-                vectors.append({"request": r, "items": items[0], "scores": scores[0]})
+                items, scores = answer(graphs, r, beam, k)
+                vectors.append({"request": r, "items": items, "scores": scores})
             same = float(np.mean([v["items"].tolist() == f for v, f in zip(vectors, float_items)]))
         write_parity(vectors, ids, policy, beam, k, out)
         for name in (spec["encoder"]["file"], spec["decoder"]["file"], manifest["parity"]["file"]):
