@@ -1,60 +1,41 @@
-// One thread of the raw onnxruntime floor (bench/floor.mjs): the model's own ONNX sessions, loaded as the service
-// loads them, run the calls of a search of the given beam width on real histories, with no HTTP, no queue, no trie.
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
+// One thread of the raw onnxruntime floor (bench/floor.mjs): the model's ONNX sessions, loaded and called through
+// the service's own wrapper (OnnxPolicy: same session options, same level-0 shortcut), run the calls of a search
+// of the given beam width on real histories, with no HTTP, no queue, no trie masking or top-k.
 import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import ort from 'onnxruntime-node'
+import { historyTokens } from '../dist/src/decoding/beam-search.js'
+import { Catalogue } from '../dist/src/model/catalogue.js'
+import { loadManifest, policyDims, tokenLayout } from '../dist/src/model/manifest.js'
+import { OnnxPolicy } from '../dist/src/model/onnx-policy.js'
 
 const { modelDir, batch, beam, seconds, histories } = workerData
-const m = JSON.parse(readFileSync(path.join(modelDir, 'manifest.json'), 'utf8'))
-const codes = new Map(readFileSync(path.join(modelDir, 'items.jsonl'), 'utf8').trim().split('\n').map(l => { const i = JSON.parse(l); return [i.itemId, i.semanticId] }))
-const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' }
-const encoder = await ort.InferenceSession.create(path.join(modelDir, m.onnx.encoder.file), options)
-const decoder = await ort.InferenceSession.create(path.join(modelDir, m.onnx.decoder.file), options)
-const L = m.semanticIds.levels
-const offsets = m.tokens.levelOffsets
-const firstInEncoder = encoder.outputNames.includes('logits')
-const { layers, heads, head_dim: headDim } = m.onnxDims
+const { manifest: m, encoder, decoder, catalogue: file } = loadManifest(modelDir)
+const catalogue = Catalogue.load(file, m.semanticIds.levels, m.catalogue.items, m.semanticIds.codebookSizes)
+const layout = tokenLayout(m)
+const policy = await OnnxPolicy.load(encoder, decoder, 1, policyDims(m))
+const requests = histories.map(h => ({ history: Int32Array.from(h, id => catalogue.indexOf(id)) }))
+const users = BigInt64Array.from({ length: batch }, () => BigInt(m.tokens.anonymousUserToken))
 
-function historyTensor (rows) {
-  const length = Math.max(1, ...rows.map(h => Math.min(h.length, m.maxHistory)))
-  const tokens = new BigInt64Array(rows.length * length * L).fill(BigInt(m.tokens.pad))
-  rows.forEach((h, r) => {
-    const recent = h.slice(-m.maxHistory)
-    recent.forEach((id, t) => codes.get(id).forEach((code, l) => { tokens[(r * length + length - recent.length + t) * L + l] = BigInt(code + offsets[l]) }))
-  })
-  return new ort.Tensor('int64', tokens, [rows.length, length, L])
-}
-
+/** The policy calls of one search: level 0 with one beam per request, then `beam` beams extending earlier ones. */
 async function search (rows) {
-  const users = new ort.Tensor('int64', BigInt64Array.from(rows.map(() => BigInt(m.tokens.anonymousUserToken))), [rows.length])
-  const out = await encoder.run({ history_tokens: historyTensor(rows), user_token: users })
-  let past = firstInEncoder ? out.present : new ort.Tensor('float32', new Float32Array(0), [layers, 2, rows.length, 1, heads, 0, headDim])
+  const { tokens: history, length } = historyTokens(rows, catalogue.codes, layout)
+  const state = await policy.encode(history, rows.length, length, users)
   let width = 1
-  for (let level = firstInEncoder ? 1 : 0; level < L; level++) {
+  for (let level = 0; level < m.semanticIds.levels; level++) {
     const next = level === 0 ? 1 : beam
     const tokens = new BigInt64Array(rows.length * next)
     const parents = new BigInt64Array(rows.length * next)
     for (let i = 0; i < tokens.length; i++) {
-      tokens[i] = BigInt(level === 0 ? m.tokens.bos : offsets[level - 1] + (i % m.semanticIds.codebookSizes[level - 1]))
+      tokens[i] = BigInt(level === 0 ? layout.bos : layout.levelOffsets[level - 1] + (i % m.semanticIds.codebookSizes[level - 1]))
       parents[i] = BigInt(i % width)
     }
-    const step = await decoder.run({
-      token: new ort.Tensor('int64', tokens, [rows.length, next]),
-      parent: new ort.Tensor('int64', parents, [rows.length, next]),
-      past,
-      cross_kv: out.cross_kv,
-      memory_bias: out.memory_bias,
-      level: new ort.Tensor('int64', BigInt64Array.of(BigInt(level)), [])
-    })
-    past = step.present
+    await policy.step(state, tokens, parents, rows.length, next, level)
     width = next
   }
 }
 
 let i = 0
-const take = () => Array.from({ length: batch }, () => histories[i++ % histories.length])
+const take = () => Array.from({ length: batch }, () => requests[i++ % requests.length])
 for (let w = 0; w < 20; w++) await search(take()) // warm-up
 const latencies = []
 const end = performance.now() + seconds * 1000
@@ -64,4 +45,4 @@ while (performance.now() < end) {
   latencies.push(performance.now() - t)
 }
 parentPort.postMessage({ searches: latencies.length, requests: latencies.length * batch, latencies })
-await Promise.all([encoder.release(), decoder.release()])
+await policy.release()

@@ -60,8 +60,9 @@ if (!isMainThread) {
     cases = readFileSync(casesFile, 'utf8').split('\n').filter(l => l.trim() !== '').map((l, index) => ({ ...JSON.parse(l), index }))
   } catch (e) { fail(`${casesFile}: ${e.message}`) }
   if (cases.length === 0) fail(`${casesFile} has no cases (write them with python -m gflowgr.cases)`)
-  const known = new Set(readFileSync(`${modelDir}/items.jsonl`, 'utf8').trim().split('\n').map(l => JSON.parse(l).itemId))
-  const unknown = [...new Set(cases.flatMap(c => [...c.history, c.target]).filter(id => !known.has(id)))]
+  const items = readFileSync(`${modelDir}/items.jsonl`, 'utf8').trim().split('\n').map(l => JSON.parse(l).itemId)
+  const index = new Map(items.map((id, i) => [id, i]))
+  const unknown = [...new Set(cases.flatMap(c => [...c.history, c.target]).filter(id => !index.has(id)))]
   if (unknown.length > 0) fail(`${casesFile} names ${unknown.length} items that ${modelDir} does not have, e.g. ${unknown.slice(0, 3).join(', ')}: cases of another data set?`)
   const started = performance.now()
   const halves = [0, 1].map(t => cases.filter((_, i) => i % 2 === t))
@@ -70,8 +71,6 @@ if (!isMainThread) {
     w.once('message', resolve); w.once('error', reject)
   })))
   const ranked = cases.map((_, i) => parts[i % 2][Math.floor(i / 2)])
-  const items = readFileSync(`${modelDir}/items.jsonl`, 'utf8').trim().split('\n').map(l => JSON.parse(l).itemId)
-  const index = new Map(items.map((id, i) => [id, i]))
   // training popularity: each test history without its last item is the user's training sequence
   const popularity = new Float64Array(items.length)
   for (const c of cases) for (const id of c.history.slice(0, -1)) popularity[index.get(id)]++
