@@ -15,7 +15,7 @@ import sys
 from . import data
 from .config import load_config
 from .errors import DataError
-from .generic import load_generic
+from .generic import load_dataset
 
 
 def main(argv: list[str]) -> int:
@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
         return 2
     cfg = load_config(argv[argv.index("--config") + 1])
     try:
-        dataset = load_generic(cfg.dataset_path, cfg.data, cfg.name)[0] if cfg.dataset_kind == "generic" else data.load(cfg.dataset_kind, cfg.dataset_path)
+        dataset = load_dataset(cfg)[0]
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

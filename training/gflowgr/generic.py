@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .data import Dataset, Item
+from .data import Dataset, Item, load
 from .errors import DataError
 
 
@@ -218,3 +218,11 @@ def load_generic(directory: str | Path, cfg: GenericDataConfig, name: str = "gen
     sequences = {u: [index[item] for _, _, item in sorted(evs)] for u, evs in sorted(events.items())}
     report.update(users=len(sequences), items=len(items), interactions=sum(map(len, sequences.values())))
     return Dataset(name, items, sequences), report
+
+
+def load_dataset(cfg) -> tuple[Dataset, dict | None]:
+    """The data set a config names: a generic interactions file with its cleaning report, or one of the named
+    data sets (no report)."""
+    if cfg.dataset_kind == "generic":
+        return load_generic(cfg.dataset_path, cfg.data, cfg.name)
+    return load(cfg.dataset_kind, cfg.dataset_path), None

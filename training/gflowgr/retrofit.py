@@ -23,7 +23,7 @@ from . import data
 from .config import TRAINING_DIR, load_config
 from .errors import DataError
 from .export import sha256, write_content_encoder
-from .generic import load_generic
+from .generic import load_dataset
 from .tokenizer import ContentEncoder, _normalise, content_encoder, text_embeddings
 
 FAR = 1e4  # centre of a code no catalogue item carries: never the nearest
@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     cfg = load_config(argv[argv.index("--config") + 1])
     model = Path(argv[argv.index("--model") + 1]) if "--model" in argv else TRAINING_DIR.parent / "models" / cfg.name
     manifest = json.loads((model / "manifest.json").read_text())
-    dataset = load_generic(cfg.dataset_path, cfg.data, cfg.name)[0] if cfg.dataset_kind == "generic" else data.load(cfg.dataset_kind, cfg.dataset_path)
+    dataset = load_dataset(cfg)[0]
     by_id = {item.external_id: item for item in dataset.items}
     rows = [json.loads(line) for line in (model / "items.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     missing = [r["itemId"] for r in rows if r["itemId"] not in by_id]

@@ -16,7 +16,7 @@ from . import data
 from .cm import SASRec, train_epoch, training_chunks
 from .config import ExperimentConfig
 from .evaluate import rank_cm, rank_policy, score
-from .generic import load_generic
+from .generic import load_dataset
 from .model import Policy, build_item_tokens
 from .rundir import PROGRESS_INTERVAL, Run, seed_everything
 from .tokenizer import build_semantic_ids
@@ -27,11 +27,9 @@ from .trie import Trie
 def prepare(run: Run) -> None:
     cfg = run.cfg
     with run.stage("prepare") as results:
-        if cfg.dataset_kind == "generic":
-            dataset, cleaning = load_generic(cfg.dataset_path, cfg.data, cfg.name)
+        dataset, cleaning = load_dataset(cfg)
+        if cleaning is not None:
             results.update(cleaning=cleaning)
-        else:
-            dataset = data.load(cfg.dataset_kind, cfg.dataset_path)
         split = data.leave_one_out(dataset)
         run.path("cold_start.pt").unlink(missing_ok=True)  # a run dir reused without withholding exports none
         if cfg.withhold_items:
