@@ -1,12 +1,13 @@
 // Test helpers: the fixture model exported by our own trainer (training/configs/smoke.toml), an app
 // built around it (tests use inject), and a real redis-server on a free port.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import type { TestContext } from 'node:test'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
@@ -16,9 +17,11 @@ import { createRedisClient } from '../src/history/redis-client.js'
 import { Lifecycle } from '../src/http/lifecycle.js'
 import { openService, type Store } from '../src/service.js'
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURE_MODEL = path.join(root, 'test', 'fixtures', 'model-smoke')
 export const SHIPPED_MODELS = path.join(root, 'models')
+/** The pipeline's Python environment: scripts/venv.sh creates it, and npm test runs that first. */
+export const PYTHON = path.join(root, '.venv', 'bin', 'python')
 /** Admin routes (catalogue writes, /v1/admin) are off without ADMIN_API_KEYS: tests that use them pass ADMIN_ENV and ADMIN_HEADERS. */
 export const ADMIN_KEY = 'admin-key-0123456789'
 export const ADMIN_ENV = { ADMIN_API_KEYS: ADMIN_KEY }
@@ -32,6 +35,18 @@ export function tempDir (prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix))
   temporary.push(dir)
   return dir
+}
+
+/** Runs `python <args>` in training/, in the pipeline's environment. */
+export async function runPipeline (args: string[]): Promise<void> {
+  await promisify(execFile)(PYTHON, args, { cwd: path.join(root, 'training'), maxBuffer: 64 * 1024 * 1024 }) // a whole run's progress output
+}
+
+/** A copy of `model` re-exported with int8 weights (gflowgr.reexport --int8 --out), removed when the test process exits. */
+export async function int8Copy (model: string): Promise<string> {
+  const out = path.join(tempDir('int8-'), 'model')
+  await runPipeline(['-m', 'gflowgr.reexport', '--int8', '--out', out, model])
+  return out
 }
 
 export function testConfig (env: Record<string, string> = {}): Config {

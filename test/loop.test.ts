@@ -3,24 +3,18 @@
 // service reloads it -> recommendations come from the new model, its version in the response.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { promisify } from 'node:util'
-import { ADMIN_ENV, ADMIN_HEADERS, FIXTURE_MODEL, modelCopy, startServer, tempDir } from './helper.js'
-
-const run = promisify(execFile)
-const root = process.cwd()
-const python = path.join(root, '.venv', 'bin', 'python')
+import { ADMIN_ENV, ADMIN_HEADERS, FIXTURE_MODEL, PYTHON, modelCopy, runPipeline, startServer, tempDir } from './helper.js'
 
 test('recorded events train a new model that the running service swaps in', { timeout: 600_000 }, async (t) => {
-  assert.ok(existsSync(python), `the pipeline's Python environment is missing at ${python}: run bash scripts/venv.sh`)
+  assert.ok(existsSync(PYTHON), `the pipeline's Python environment is missing at ${PYTHON}: run bash scripts/venv.sh`)
   const work = tempDir('loop-')
   const loopDir = modelCopy() // the model named "loop" starts as a copy of the fixture and is replaced by the retrained one
   const server = await startServer({ MODELS: `main=${FIXTURE_MODEL},loop=${loopDir}`, MODEL_DIR: '', LOG_LEVEL: 'warn', ...ADMIN_ENV }, t)
 
   // a small synthetic shop's sessions, recorded through the API as a frontend would
-  await run(python, ['-m', 'gflowgr.synthetic', '--out', path.join(work, 'shop'), '--users', '400', '--items', '120', '--seed', '7'], { cwd: path.join(root, 'training') })
+  await runPipeline(['-m', 'gflowgr.synthetic', '--out', path.join(work, 'shop'), '--users', '400', '--items', '120', '--seed', '7'])
   const [, ...lines] = readFileSync(path.join(work, 'shop', 'interactions.csv'), 'utf8').trim().split(/\r?\n/)
   const byUser = new Map<string, Array<{ itemId: string, timestamp: string, type: string }>>()
   for (const line of lines) {
@@ -37,12 +31,12 @@ test('recorded events train a new model that the running service swaps in', { ti
   const exported = await fetch(`${server.base}/v1/admin/events?format=jsonl`, { headers: ADMIN_HEADERS })
   assert.equal(exported.status, 200)
   const data = path.join(work, 'data')
-  await run('mkdir', ['-p', data])
+  mkdirSync(data, { recursive: true })
   writeFileSync(path.join(data, 'interactions.jsonl'), await exported.text())
   assert.equal(readFileSync(path.join(data, 'interactions.jsonl'), 'utf8').trim().split('\n').length, lines.length, 'every recorded event is exported')
 
-  await run(python, ['-m', 'gflowgr', 'all', '--config', 'configs/smoke-generic.toml', `--dataset_path=${data}`, `--run_dir=${path.join(work, 'run')}`,
-    `--export.out_dir=${loopDir}`, '--export.version=loop-1'], { cwd: path.join(root, 'training'), maxBuffer: 64 * 1024 * 1024 })
+  await runPipeline(['-m', 'gflowgr', 'all', '--config', 'configs/smoke-generic.toml', `--dataset_path=${data}`, `--run_dir=${path.join(work, 'run')}`,
+    `--export.out_dir=${loopDir}`, '--export.version=loop-1'])
 
   const reload = await fetch(`${server.base}/v1/admin/models/loop/reload`, { method: 'POST', headers: ADMIN_HEADERS })
   assert.equal(reload.status, 200, await reload.clone().text())

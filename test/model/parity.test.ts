@@ -1,21 +1,15 @@
 // The TypeScript decoder over onnxruntime-node must reproduce the exporter's reference decoder.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import os from 'node:os'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { beamSearch } from '../../src/decoding/beam-search.js'
 import { Trie } from '../../src/decoding/trie.js'
 import { Catalogue } from '../../src/model/catalogue.js'
 import { loadManifest, policyDims, tokenLayout } from '../../src/model/manifest.js'
 import { OnnxPolicy } from '../../src/model/onnx-policy.js'
 import { userToken } from '../../src/model/user-hash.js'
-import { FIXTURE_MODEL, SHIPPED_MODELS, root } from '../helper.js'
-
-const run = promisify(execFile)
-const python = path.join(root, '.venv', 'bin', 'python') // the pipeline's environment (scripts/venv.sh)
+import { FIXTURE_MODEL, SHIPPED_MODELS, int8Copy } from '../helper.js'
 
 interface Vector { userId: string | null, history: string[], excludeSeen: boolean, beamWidth: number, k: number, userToken: number, itemIds: string[], scores: number[] }
 
@@ -58,8 +52,7 @@ for (const dir of models) {
 }
 
 test('the fixture (format 2) re-exported in format 3 with int8 weights: the decoder returns what the quantised graphs answer', async () => {
-  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'int8-')), 'model')
-  await run(python, ['-m', 'gflowgr.reexport', '--int8', '--out', out, FIXTURE_MODEL], { cwd: path.join(root, 'training') })
+  const out = await int8Copy(FIXTURE_MODEL)
   const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'))
   assert.equal(m.formatVersion, 3)
   assert.equal(m.weights.dtype, 'int8')

@@ -1,13 +1,10 @@
 // Several models side by side, A/B split by user, and swapping a model without a restart.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { sha256File } from '../../src/model/manifest.js'
-import { ADMIN_ENV, ADMIN_HEADERS, ADMIN_KEY, FIXTURE_MODEL, SHIPPED_MODELS, build, listen, modelCopy, raw, root, setVersion } from '../helper.js'
+import { ADMIN_ENV, ADMIN_HEADERS, ADMIN_KEY, FIXTURE_MODEL, SHIPPED_MODELS, build, int8Copy, listen, modelCopy, raw, setVersion } from '../helper.js'
 
 const ML100K = path.join(SHIPPED_MODELS, 'ml-100k-gflowgr')
 
@@ -77,8 +74,7 @@ test('a reload swaps in the new version after checking it; a model that cannot l
 })
 
 test('a model with int8 weights reloads: its parity vectors are checked one request per batch, as they were made', async (t) => {
-  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'int8-reload-')), 'model')
-  await promisify(execFile)(path.join(root, '.venv', 'bin', 'python'), ['-m', 'gflowgr.reexport', '--int8', '--out', dir, FIXTURE_MODEL], { cwd: path.join(root, 'training') })
+  const dir = await int8Copy(FIXTURE_MODEL)
   const { app } = await build(t, { MODELS: `main=${dir}`, ...ADMIN_ENV })
   const reloaded = await app.inject({ method: 'POST', url: '/v1/admin/models/main/reload', headers: ADMIN_HEADERS })
   assert.equal(reloaded.statusCode, 200, reloaded.body)
