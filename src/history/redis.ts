@@ -201,17 +201,21 @@ export class RedisHistoryStore implements HistoryStore, CatalogueStore {
     }
   }
 
+  /** The client of every master: the cluster's masters, or the one server. */
+  private masters (): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+  }
+
   /** Pings every master (on a cluster: a shard down is not hidden by a random node answering). */
   async ping (): Promise<void> {
-    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+    const nodes = this.masters()
     if (nodes.length === 0) throw new Error('no master known')
     await Promise.all(nodes.map(async node => await node.ping()))
   }
 
   /** The fewest replicas any master has (INFO replication), to compare with REDIS_WAIT_REPLICAS. */
   async fewestReplicas (): Promise<number> {
-    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
-    const counts = await Promise.all(nodes.map(async node => Number(/connected_slaves:(\d+)/.exec(await node.info('replication'))?.[1] ?? 0)))
+    const counts = await Promise.all(this.masters().map(async node => Number(/connected_slaves:(\d+)/.exec(await node.info('replication'))?.[1] ?? 0)))
     return Math.min(...counts)
   }
 
