@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { root, startService } from '../bench/lib.mjs'
+import { recallNdcg } from './ranking-metrics.mjs'
 
 const args = process.argv.slice(2)
 const jsonAt = args.indexOf('--json')
@@ -72,14 +73,7 @@ try {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const seconds = (Date.now() - started) / 1000
 
-  const score = (rankings, subset) => {
-    let recall = 0; let ndcg = 0
-    for (const i of subset) {
-      const rank = rankings(i).indexOf(cases[i].target)
-      if (rank >= 0) { recall++; ndcg += 1 / Math.log2(rank + 2) }
-    }
-    return { recall: recall / subset.length, ndcg: ndcg / subset.length }
-  }
+  const score = (rankings, subset) => recallNdcg(subset.map(rankings), subset.map(i => cases[i].target), K)
   const all = cases.map((_, i) => i)
   const cold = all.filter(i => isNew.has(cases[i].target))
   const warm = all.filter(i => !isNew.has(cases[i].target))

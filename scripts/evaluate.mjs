@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
+import { recallNdcg } from './ranking-metrics.mjs'
 
 const K = 10
 const BATCH = 16
@@ -79,14 +80,11 @@ if (!isMainThread) {
   for (const i of order.slice(0, Math.round(0.8 * items.length))) tail[i] = 1
   // compare with manifest.json's metrics of the exported checkpoint (metrics.gflowgr or metrics.sft)
   const out = { model: modelDir, checkpoint: manifest.checkpoint, cases: cases.length, strategy, ...(strategy === 'sample' ? { temperature, seed } : { beam }) }
+  const targets = cases.map(c => index.get(c.target))
   for (const c of [5, 10]) {
-    let recall = 0; let ndcg = 0
-    cases.forEach((x, u) => {
-      const rank = ranked[u].slice(0, c).indexOf(index.get(x.target))
-      if (rank >= 0) { recall++; ndcg += 1 / Math.log2(rank + 2) }
-    })
-    out[`recall@${c}`] = recall / cases.length
-    out[`ndcg@${c}`] = ndcg / cases.length
+    const { recall, ndcg } = recallNdcg(ranked, targets, c)
+    out[`recall@${c}`] = recall
+    out[`ndcg@${c}`] = ndcg
   }
   const exposure = new Float64Array(items.length); let shown = 0; let inTail = 0; let slots = 0
   for (const list of ranked) {
