@@ -30,7 +30,7 @@ def beam_search(policy: Policy, trie: TrieTensors, history_tokens: torch.Tensor,
     score = torch.zeros(B, 1, device=device)
     token = torch.full((B, 1), BOS, dtype=torch.long, device=device)
     parent = torch.zeros(B, 1, dtype=torch.long, device=device)
-    past = policy.empty_cache(B, device)
+    past = None  # no positions yet
     offsets = torch.tensor(policy.cfg.level_offsets, device=device)
     for level in range(policy.cfg.levels):
         level_t = torch.tensor(level, device=device)
@@ -94,7 +94,7 @@ def stochastic_beam_search(policy: Policy, trie: TrieTensors, history_tokens: to
     key = torch.zeros(B, 1, device=device)
     token = torch.full((B, 1), BOS, dtype=torch.long, device=device)
     parent = torch.zeros(B, 1, dtype=torch.long, device=device)
-    past = policy.empty_cache(B, device)
+    past = None  # no positions yet
     offsets = torch.tensor(policy.cfg.level_offsets, device=device)
     neg_inf = float("-inf")
     for level in range(policy.cfg.levels):

@@ -98,7 +98,7 @@ def _export_onnx(policy: Policy, out: Path, spec: dict) -> None:
     parent = torch.tensor([[0, 1, 1], [1, 0, 0]])
     with torch.no_grad():
         _, past = policy.decode_step(torch.full((2, 2), BOS), torch.zeros(2, 2, dtype=torch.long),
-                                     policy.empty_cache(2), cross_kv, memory_bias, torch.tensor(0))
+                                     None, cross_kv, memory_bias, torch.tensor(0))
     for name, graph, args, axes in [
         ("encoder", EncoderGraph(policy).eval(), (hist, users),
          {"history_tokens": {0: "batch", 1: "history"}, "user_token": {0: "batch"},

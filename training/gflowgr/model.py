@@ -136,7 +136,7 @@ class Policy(nn.Module):
         """One decoding step for `width` beams per request, with a self-attention cache.
 
         token [B,W]: each beam's last token (BOS at level 0); parent [B,W]: the beam of the previous step it
-        extends; past [layers,2,B,W',H,level,hd]: the previous step's `present` (None, or `empty_cache`, at level 0).
+        extends; past [layers,2,B,W',H,level,hd]: the previous step's `present` (None at level 0).
         Cross-attention runs per request over all its beams at once, so the memory's keys/values are never
         copied per beam.
         -> logits [B,W,width] of the next code, present [layers,2,B,W,H,level+1,hd].
@@ -148,8 +148,6 @@ class Policy(nn.Module):
         B, W = token.shape
         layers, H, hd = self.cfg.n_decoder_layers, self.cfg.n_heads, self.cfg.d_model // self.cfg.n_heads
         scale = hd ** -0.5
-        if past is not None and past.shape[5] == 0:
-            past = None
         if past is not None:  # [layers,2,B,W',H,S,hd] -> [2*layers, B*W', H, S, hd], rows picked by parent
             rows = (torch.arange(B, device=token.device)[:, None] * past.shape[3] + parent).reshape(-1)
             past = past.reshape(2 * layers, -1, H, past.shape[5], hd).index_select(1, rows)
@@ -174,11 +172,6 @@ class Policy(nn.Module):
         logits = x @ self.head_weight.transpose(1, 2)[level] + self.head_bias[level]
         present = torch.stack(presents)                                          # [2*layers,N,H,S+1,hd]
         return logits.reshape(B, W, -1), present.reshape(layers, 2, B, W, H, present.shape[3], hd)
-
-    def empty_cache(self, batch: int, device=None) -> torch.Tensor:
-        """The `past` of level 0: no positions yet, one beam per request."""
-        cfg = self.cfg
-        return torch.zeros(cfg.n_decoder_layers, 2, batch, 1, cfg.n_heads, 0, cfg.d_model // cfg.n_heads, device=device)
 
     def teacher_forced(self, target_tokens: torch.Tensor, beam_index: torch.Tensor, cross_kv, memory_bias):
         """target_tokens [N,L] -> (logits [N,L,width] for every level, decoder hidden [N,L,D])."""

@@ -45,9 +45,6 @@ class GraphPolicy:
         self.first = torch.from_numpy(logits), torch.from_numpy(present)  # level 0, as the service uses it
         return torch.from_numpy(kv), torch.from_numpy(bias)
 
-    def empty_cache(self, batch: int, device=None) -> torch.Tensor:
-        return torch.zeros(0)
-
     def decode_step(self, token, parent, past, cross_kv, memory_bias, level):
         if int(level) == 0:
             return self.first

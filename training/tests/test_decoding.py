@@ -113,14 +113,14 @@ def test_cached_decode_steps_match_teacher_forcing(setup):
         expected, _ = policy.teacher_forced(targets.reshape(6, -1), torch.arange(2).repeat_interleave(3), kv, bias)
         token = torch.full((2, 3), 1)
         parent = torch.zeros(2, 3, dtype=torch.long)
-        past = policy.empty_cache(2)
+        past = None
         for level in range(3):
             logits, past = policy.decode_step(token, parent, past, kv, bias, torch.tensor(level))
             assert torch.allclose(logits.reshape(6, -1), expected[:, level], atol=1e-5)
             token, parent = targets[:, :, level], torch.arange(3).repeat(2, 1)
     # reordering beams through `parent` carries their caches along
     with torch.no_grad():
-        _, past = policy.decode_step(torch.full((1, 2), 1), torch.zeros(1, 2, dtype=torch.long), policy.empty_cache(1), kv[:, :, :1], bias[:1], torch.tensor(0))
+        _, past = policy.decode_step(torch.full((1, 2), 1), torch.zeros(1, 2, dtype=torch.long), None, kv[:, :, :1], bias[:1], torch.tensor(0))
         _, past = policy.decode_step(targets[:1, :2, 0], torch.tensor([[0, 1]]), past, kv[:, :, :1], bias[:1], torch.tensor(1))
         swapped, _ = policy.decode_step(targets[:1, [1, 0], 1], torch.tensor([[1, 0]]), past, kv[:, :, :1], bias[:1], torch.tensor(2))
         assert torch.allclose(swapped[0], expected[[1, 0], 2], atol=1e-5)
@@ -145,7 +145,7 @@ def exact_q(policy, trie, history, user, temperature, excluded):
     for item, row in enumerate(CODES.tolist()):
         if item in excluded:
             continue
-        past, token, parent, node, prob = policy.empty_cache(1), torch.tensor([[1]]), torch.zeros(1, 1, dtype=torch.long), 0, 1.0
+        past, token, parent, node, prob = None, torch.tensor([[1]]), torch.zeros(1, 1, dtype=torch.long), 0, 1.0
         for level, code in enumerate(row):
             logits, past = policy.decode_step(token, parent, past, kv, bias, torch.tensor(level))
             children = tensors.child_table[node]

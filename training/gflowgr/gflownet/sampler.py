@@ -40,7 +40,7 @@ def on_policy(policy: Policy, trie: TrieTensors, cross_kv, memory_bias, positive
     node = torch.zeros(B, count, dtype=torch.long, device=device)
     token = torch.full((B, count), BOS, dtype=torch.long, device=device)
     samples = torch.arange(count, device=device).repeat(B, 1)  # each sample extends itself
-    past = policy.empty_cache(B, device)
+    past = None  # no positions yet
     parent = torch.zeros_like(samples)
     for level in range(policy.cfg.levels):
         logits, past = policy.decode_step(token, parent, past, cross_kv, memory_bias, torch.tensor(level))
