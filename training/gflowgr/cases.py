@@ -32,10 +32,15 @@ def main(argv: list[str]) -> int:
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    ext = [item.external_id for item in dataset.items]
-    for user, history, target in getattr(data.leave_one_out(dataset), split_name):
-        print(json.dumps({"userId": user, "history": [ext[i] for i in history], "target": ext[target]}, ensure_ascii=False))
+    for case in external_cases(dataset, getattr(data.leave_one_out(dataset), split_name)):
+        print(json.dumps(case, ensure_ascii=False))
     return 0
+
+
+def external_cases(dataset: data.Dataset, cases) -> list[dict]:
+    """Leave-one-out cases (user, item indices, target index) in external ids, in their order."""
+    ext = [item.external_id for item in dataset.items]
+    return [{"userId": user, "history": [ext[i] for i in history], "target": ext[target]} for user, history, target in cases]
 
 
 if __name__ == "__main__":

@@ -56,5 +56,20 @@ def rank_cm(cm: SASRec, cases: list[Case], k: int, batch_size: int, exclude_hist
     return np.concatenate(out)
 
 
+@torch.no_grad()
+def sample_cm(cm: SASRec, cases: list[Case], k: int, batch_size: int, temperature: float,
+              generator: torch.Generator) -> np.ndarray:
+    """k distinct items per case drawn from the CM's softmax at `temperature`, without replacement: the top k of
+    the tempered scores plus Gumbel noise, which draws exactly as sequential sampling without replacement does
+    (Gumbel-top-k; Kool, van Hoof and Welling, ICML 2019). The whole catalogue, as the standard protocol ranks."""
+    cm.eval()
+    out = []
+    for start in range(0, len(cases), batch_size):
+        scores = cm.scores([h for _, h, _ in cases[start:start + batch_size]]).cpu()
+        uniform = torch.rand(scores.shape, generator=generator).clamp_(min=torch.finfo(scores.dtype).tiny)
+        out.append((scores / temperature - torch.log(-torch.log(uniform))).topk(k, dim=1).indices.numpy())
+    return np.concatenate(out) if out else np.zeros((0, k), dtype=np.int64)
+
+
 def score(ranked: np.ndarray, cases: list[Case], popularity: np.ndarray) -> dict:
     return ranking_metrics(ranked, np.array([t for _, _, t in cases]), popularity)

@@ -259,6 +259,8 @@ def _draw_figures(run: Run, out: Path, variants: dict) -> list[str]:
 def choose_checkpoint(run: Run) -> tuple[str, str]:
     """The configured checkpoint, or with 'auto' the one with the best validation NDCG@10 (standard protocol)."""
     choice = run.cfg.export.checkpoint
+    if choice.startswith("variant:"):  # a comparison run, e.g. the equal-budget SFT control, served beside the shipped one
+        return f"variant-{choice.removeprefix('variant:')}.pt", f"variant-{choice.removeprefix('variant:')}"
     if choice == "auto":
         metrics = _metrics(run)
         scored = {name: metrics[name]["valid"]["standard"]["ndcg@10"] for name in ("sft", "gflowgr") if name in metrics}
@@ -363,7 +365,7 @@ def export_model(run: Run) -> dict:
     pc = policy.cfg
     manifest = {
         "formatVersion": FORMAT_VERSION,
-        "name": cfg.name,
+        "name": cfg.export.name or cfg.name,
         "version": cfg.export.version,
         "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checkpoint": checkpoint[0],
@@ -390,13 +392,25 @@ def export_model(run: Run) -> dict:
         "metrics": _metrics(run),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    for stale in (out / "frontier.json", out / "figures" / "frontier.png"):  # measured on the weights this export replaced
+        stale.unlink(missing_ok=True)
+    write_card(run, out)
+    return {"out_dir": str(out), "max_abs_logit_diff": worst, "parity_requests": len(vectors),
+            "bytes": sum(p.stat().st_size for p in out.iterdir())}
+
+
+def write_card(run: Run, out: Path) -> None:
+    """MODEL_CARD.md and its figures, from the run's records, out/manifest.json and, once `python -m gflowgr.frontier`
+    has measured it, out/frontier.json."""
+    from .frontier import section
+    manifest = json.loads((out / "manifest.json").read_text())
     variants = _variants(run)
     fine = _results(run, "gflowgr")
     shipped_valid = fine["results"]["history"]["best_valid_ndcg@10"] if fine else float("nan")
-    notes = (TRAINING_DIR / cfg.export.notes).read_text() if cfg.export.notes else ""
-    (out / "MODEL_CARD.md").write_text(model_card(manifest, variants, _draw_figures(run, out, variants), shipped_valid, notes))
-    return {"out_dir": str(out), "max_abs_logit_diff": worst, "parity_requests": len(vectors),
-            "bytes": sum(p.stat().st_size for p in out.iterdir())}
+    notes = (TRAINING_DIR / run.cfg.export.notes).read_text() if run.cfg.export.notes else ""
+    pictures = _draw_figures(run, out, variants)
+    frontier = section(json.loads((out / "frontier.json").read_text())) if (out / "frontier.json").exists() else ""
+    (out / "MODEL_CARD.md").write_text(model_card(manifest, variants, pictures, shipped_valid, notes, frontier))
 
 
 PUBLISHED_BEAUTY = [("TIGER (published)", ".0454", ".0648", ".0321", ".0384"),
@@ -432,7 +446,8 @@ def _seed_groups(m: dict, variants: dict) -> list[str]:
     return rows
 
 
-def model_card(m: dict, variants: dict, pictures: list[str], shipped_valid: float = float("nan"), notes: str = "") -> str:
+def model_card(m: dict, variants: dict, pictures: list[str], shipped_valid: float = float("nan"), notes: str = "",
+               frontier: str = "") -> str:
     header = "| model | R@5 | R@10 | N@5 | N@10 | coverage@10 | long-tail share | Gini | invalid rate |\n|---|---|---|---|---|---|---|---|---|"
     names = {"sasrec": "SASRec (our CM, full softmax)", "sft": "SFT", "gflowgr": f"GFlowGR-{m['training']['config']['gflowgr']['objective'].upper()}"}
     rows = [_row(names.get(name, name), by_split["test"]["standard"]) for name, by_split in m["metrics"].items()]
@@ -455,7 +470,17 @@ def model_card(m: dict, variants: dict, pictures: list[str], shipped_valid: floa
     seed_table = ("Seeds of the fine-tuning phase (same SFT checkpoint; test, standard protocol; mean ± sample std):\n\n"
                   "| setting | runs | R@5 | R@10 | N@5 | N@10 | coverage@10 | long-tail share |\n|---|---|---|---|---|---|---|---|\n"
                   + "\n".join(seeds)) if seeds else ""
-    g = m["training"]["config"]["gflowgr"]
+    cfg = m["training"]["config"]
+    g = cfg["gflowgr"]
+    exported = cfg["export"]["checkpoint"]
+    if exported.startswith("variant:"):  # a comparison run: say which, and how to export it again
+        name = exported.removeprefix("variant:")
+        exported = (f"`{m['checkpoint']}`, the run `{name}` ({_overrides(cfg['variants'][name])}) of the fine-tuning phase below, "
+                    f"exported beside the shipped model with `python -m gflowgr export --config configs/{cfg['name']}.toml "
+                    f"--export.checkpoint={cfg['export']['checkpoint']} --export.name={m['name']} --export.out_dir=../models/{m['name']}"
+                    + (f" --export.notes={cfg['export']['notes']}" if cfg['export']['notes'] else "") + "`")
+    else:
+        exported = f"`{m['checkpoint']}` (export.checkpoint = `{exported}`; `auto` takes the better validation NDCG@10 of SFT and GFlowGR)"
     seconds = ", ".join(f"{k} {v:.0f} s" for k, v in m["training"]["stageSeconds"].items())
     figures = "\n\n".join(f"![{p}](figures/{p})" for p in pictures)
     return f"""# Model card: {m['name']} {m['version']}
@@ -468,14 +493,14 @@ The data are for research use only; see the dataset's SOURCE.md.
 ## Model
 Semantic IDs: {m['semanticIds']['levels']} levels, codebook sizes {m['semanticIds']['codebookSizes']}.
 Policy: encoder-decoder, {m['onnxDims']['layers']} decoder layers, {m['onnxDims']['heads']} heads, head dim {m['onnxDims']['head_dim']}.
-Checkpoint exported: `{m['checkpoint']}` (export.checkpoint = `{m['training']['config']['export']['checkpoint']}`; `auto` takes the better validation NDCG@10 of SFT and GFlowGR).
+Checkpoint exported: {exported}.
 GFlowGR fine-tuning: objective `{g['objective']}`, lambda {g['lam']}, N {g['n_trajectories']},
 sampler `{g['sampler']}`, {g['epochs']} epochs at lr {g['lr']}, reward {g['reward']}.
 
 ## Training
 Wall time per stage on the training machine: {seconds or 'not recorded'}.
 Regenerate everything on this card (model, comparison rows, ablations, pictures):
-`cd training && python -m gflowgr all --config configs/{m['name']}.toml`.
+`cd training && python -m gflowgr all --config configs/{cfg['name']}.toml`.
 
 ## Test metrics (leave-one-out, whole catalogue, beam {m['decoding']['defaultBeamWidth']}, standard protocol)
 The standard protocol ranks the whole catalogue as the papers do. Each row of ours is one run (seed {m['training']['config']['seed']});
@@ -501,6 +526,8 @@ step on validation NDCG@10 over a fixed sample of {m['training']['config']['gflo
 {seed_table}
 
 {figures}
+
+{frontier.strip()}
 
 {notes.strip()}
 

@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from gflowgr.config import load_config
+from gflowgr.evaluate import rank_policy, score
 from gflowgr.export import check_parity, choose_checkpoint
 from gflowgr.rundir import Run
 from gflowgr.stages import STAGES, _load_data, _policy_setup, load_policy, run_all
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "smoke.toml"
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "ml-100k-gflowgr"
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +102,77 @@ def test_parity_check_detects_a_policy_that_differs_from_the_onnx_files(smoke):
         policy.head_bias.add_(torch.randn_like(policy.head_bias) * 1e-2)
     _, changed = check_parity(policy, trie, item_tokens, requests, 5, 5, out / "model")
     assert changed > 1e-3
+
+
+
+@pytest.fixture(scope="module")
+def control(smoke):
+    """The equal-budget SFT control, exported from the smoke run beside its shipped model."""
+    cfg, out = smoke
+    STAGES["export"](Run(load_config(str(CONFIG), [*_run_overrides(cfg, out), f"--export.out_dir={out / 'control'}",
+                                                   "--export.checkpoint=variant:sft_control", "--export.name=smoke-control"])))
+    return out / "control"
+
+
+def _run_overrides(cfg, out) -> list[str]:
+    return [f"--run_dir={out / 'run'}", f"--dataset_path={cfg.dataset_path}"]
+
+
+def test_a_variant_exports_beside_the_shipped_model_under_its_own_name(smoke, control):
+    _, out = smoke
+    manifest = json.loads((control / "manifest.json").read_text())
+    assert manifest["name"] == "smoke-control" and manifest["checkpoint"] == "variant-sft_control.pt"
+    shipped = json.loads((out / "model" / "manifest.json").read_text())
+    assert manifest["onnx"]["decoder"]["sha256"] != shipped["onnx"]["decoder"]["sha256"]
+    card = (control / "MODEL_CARD.md").read_text()
+    assert "# Model card: smoke-control" in card and "the run `sft_control` (objective = sft)" in card
+    assert "--export.checkpoint=variant:sft_control --export.name=smoke-control" in card
+
+
+def test_the_frontier_scores_exported_models_through_the_service_and_goes_into_the_card(smoke, control, capsys):
+    from gflowgr import frontier
+    cfg, out = smoke
+    model = out / "model"
+    assert frontier.main(["--config", str(CONFIG), "--model", f"GFlowGR={model}", "--model", f"control={control}",
+                          "--temperatures", "2", "--seeds", "1,2", "--beam", "10", *_run_overrides(cfg, out)]) == 0
+    runs = json.loads((model / "frontier.json").read_text())
+    # each exported model and the CM: beam search once, then T 2 with seeds 1 and 2, on every test user
+    assert [(r["model"], r["strategy"], r["temperature"], r["seed"]) for r in runs] == [
+        (label, *setting) for label in ("GFlowGR", "control", frontier.CM_LABEL)
+        for setting in (("beam", None, None), ("sample", 2.0, 1), ("sample", 2.0, 2))]
+    curves = frontier.points(runs)
+    for label, (beam, hot) in curves.items():
+        assert hot["runs"] == 2 and hot["ndcg@10_std"] > 0  # two seeds, two different samples
+        assert hot["coverage@10"] > beam["coverage@10"], label  # a hot sampler spreads exposure
+    # the beam point comes from the service's decoder; the pipeline's reference decoder agrees on every test user
+    run = Run(cfg)
+    _, split, _, popularity = _load_data(run)
+    _, trie, _, item_tokens = _policy_setup(run)
+    ranked = rank_policy(load_policy(run, *choose_checkpoint(run)), trie.tensors(run.device), item_tokens, split.test,
+                         10, 10, 128, False)
+    reference = score(ranked, split.test, popularity)
+    assert runs[0]["ndcg@10"] == pytest.approx(reference["ndcg@10"], abs=1 / len(split.test))
+    assert runs[0]["coverage@10"] == pytest.approx(reference["coverage@10"], abs=2 / 1682)
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "## Accuracy-exposure frontier" in card and "| control | sample, T 2 | 2 |" in card
+    assert (model / "figures" / "frontier.png").read_bytes().startswith(b"\x89PNG")
+    assert "NDCG@10 at coverage@10 .50" in capsys.readouterr().out
+    # exporting again replaces the weights, so the frontier measured on the old ones goes
+    STAGES["export"](Run(load_config(str(CONFIG), [*_run_overrides(cfg, out), f"--export.out_dir={model}"])))
+    assert not (model / "frontier.json").exists() and "Accuracy-exposure frontier" not in (model / "MODEL_CARD.md").read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--config", str(CONFIG)], "usage"),
+    (["--config", str(CONFIG), "--model", "nolabel"], "LABEL=MODEL_DIR"),
+    (["--config", str(CONFIG), "--model", "x=/nonexistent"], "LABEL=MODEL_DIR"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "0,1"], "(0, 100]"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "nan"], "(0, 100]"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--seeds", "a"], "comma-separated"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--beam", "0"], "--beam"),
+])
+def test_frontier_arguments_are_checked_in_one_line(argv, message, capsys):
+    from gflowgr import frontier
+    assert frontier.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
