@@ -51,8 +51,9 @@ if (!isMainThread) {
   }
   if (!Number.isInteger(beam) || beam < 1 || beam > 1000) fail(`--beam must be an integer from 1 to 1000, not ${beam}`)
   if (strategy !== 'beam' && strategy !== 'sample') fail(`--strategy must be beam or sample, not ${strategy}`)
-  if (!(temperature > 0 && temperature <= 100)) fail(`--temperature must be in (0, 100], not ${temperature}`)
-  if (!Number.isInteger(seed) || seed < 0) fail(`--seed must be a non-negative integer, not ${seed}`)
+  // the service's bounds for temperature; seeds below 2^32 keep every case's seed distinct
+  if (!(temperature >= 0.01 && temperature <= 10)) fail(`--temperature must be in [0.01, 10], not ${temperature}`)
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) fail(`--seed must be an integer in [0, 2^32), not ${seed}`)
   const { loadManifest } = await import('../dist/src/model/manifest.js')
   let manifest
   try { manifest = loadManifest(modelDir).manifest } catch (e) { fail(e.message) }

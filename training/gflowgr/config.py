@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ class EvalConfig:
 
 @dataclass
 class ExportConfig:
-    out_dir: str = ""            # default: ../models/<name> relative to training/
+    out_dir: str = ""            # default: ../models/<export name> relative to training/
     checkpoint: str = "auto"     # auto (best validation NDCG@10 in evaluate.json) | sft | gflowgr | variant:NAME
     name: str = ""               # the model's name in its manifest and card (default: the experiment's name)
     parity_requests: int = 64
@@ -113,8 +114,11 @@ class ExperimentConfig:
             (self.tokenizer.levels >= 1 and self.tokenizer.codebook_size >= 2, "tokenizer needs >= 1 level of >= 2 codes"),
             (self.policy.d_model % self.policy.n_heads == 0, "policy.d_model must be divisible by policy.n_heads"),
             (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
-            (self.export.checkpoint in ("auto", "sft", "gflowgr") or self.export.checkpoint.removeprefix("variant:") in self.variants,
+            (self.export.checkpoint in ("auto", "sft", "gflowgr")
+             or (self.export.checkpoint.startswith("variant:") and self.export.checkpoint.removeprefix("variant:") in self.variants),
              f"export.checkpoint {self.export.checkpoint!r} must be auto, sft, gflowgr or variant:NAME of a defined variant"),
+            (not self.export.name or re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", self.export.name) is not None,
+             f"export.name {self.export.name!r} must be a model name: lower case letters, digits, ., _ or - (as the service's)"),
             (not self.export.notes or (TRAINING_DIR / self.export.notes).is_file(),
              f"export.notes {self.export.notes!r} is not a file under training/"),
             (all(name in self.variants for name in self.only_variants), f"only_variants {self.only_variants} names an undefined variant"),

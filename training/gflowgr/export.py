@@ -344,8 +344,10 @@ def export_model(run: Run) -> dict:
     checkpoint = choose_checkpoint(run)
     policy = load_policy(run, *checkpoint).cpu().eval()
     item_tokens, codes = item_tokens.cpu(), codes.cpu()
-    out = Path(cfg.export.out_dir or Path(__file__).resolve().parents[2] / "models" / cfg.name)
+    out = Path(cfg.export.out_dir or Path(__file__).resolve().parents[2] / "models" / (cfg.export.name or cfg.name))
     out.mkdir(parents=True, exist_ok=True)
+    for stale in (out / "frontier.json", out / "figures" / "frontier.png"):  # measured on the weights this export replaces
+        stale.unlink(missing_ok=True)
     spec = interface(policy.cfg)
     _export_onnx(policy, out, spec)
 
@@ -392,8 +394,6 @@ def export_model(run: Run) -> dict:
         "metrics": _metrics(run),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    for stale in (out / "frontier.json", out / "figures" / "frontier.png"):  # measured on the weights this export replaced
-        stale.unlink(missing_ok=True)
     write_card(run, out)
     return {"out_dir": str(out), "max_abs_logit_diff": worst, "parity_requests": len(vectors),
             "bytes": sum(p.stat().st_size for p in out.iterdir())}
@@ -402,14 +402,16 @@ def export_model(run: Run) -> dict:
 def write_card(run: Run, out: Path) -> None:
     """MODEL_CARD.md and its figures, from the run's records, out/manifest.json and, once `python -m gflowgr.frontier`
     has measured it, out/frontier.json."""
-    from .frontier import section
+    from .frontier import current, section
     manifest = json.loads((out / "manifest.json").read_text())
     variants = _variants(run)
     fine = _results(run, "gflowgr")
     shipped_valid = fine["results"]["history"]["best_valid_ndcg@10"] if fine else float("nan")
-    notes = (TRAINING_DIR / run.cfg.export.notes).read_text() if run.cfg.export.notes else ""
+    notes_file = manifest["training"]["config"]["export"]["notes"]  # this model's notes, whatever config rewrites the card
+    notes = (TRAINING_DIR / notes_file).read_text() if notes_file else ""
     pictures = _draw_figures(run, out, variants)
-    frontier = section(json.loads((out / "frontier.json").read_text())) if (out / "frontier.json").exists() else ""
+    runs = json.loads((out / "frontier.json").read_text()) if (out / "frontier.json").exists() else []
+    frontier = section(runs) if runs and current(runs) else ""
     (out / "MODEL_CARD.md").write_text(model_card(manifest, variants, pictures, shipped_valid, notes, frontier))
 
 
@@ -475,9 +477,10 @@ def model_card(m: dict, variants: dict, pictures: list[str], shipped_valid: floa
     exported = cfg["export"]["checkpoint"]
     if exported.startswith("variant:"):  # a comparison run: say which, and how to export it again
         name = exported.removeprefix("variant:")
-        exported = (f"`{m['checkpoint']}`, the run `{name}` ({_overrides(cfg['variants'][name])}) of the fine-tuning phase below, "
+        exported = (f"`{m['checkpoint']}`, the run `{name}` ({_overrides(cfg['variants'][name])}) of the fine-tuning phase "
+                    f"below: the [gflowgr] settings listed next, changed as said, "
                     f"exported beside the shipped model with `python -m gflowgr export --config configs/{cfg['name']}.toml "
-                    f"--export.checkpoint={cfg['export']['checkpoint']} --export.name={m['name']} --export.out_dir=../models/{m['name']}"
+                    f"--export.checkpoint={cfg['export']['checkpoint']} --export.name={m['name']}"
                     + (f" --export.notes={cfg['export']['notes']}" if cfg['export']['notes'] else "") + "`")
     else:
         exported = f"`{m['checkpoint']}` (export.checkpoint = `{exported}`; `auto` takes the better validation NDCG@10 of SFT and GFlowGR)"

@@ -81,7 +81,7 @@ def popularity(rankings: dict[str, np.ndarray], item_popularity: np.ndarray, out
 def frontier(curves: dict[str, list[dict]], out: Path) -> None:
     """curves: model -> points (beam, then rising temperature) with mean and std of the metrics over seeds. Test
     NDCG@10 against coverage@10 and against long-tail share, one line per model, each point marked with its
-    temperature (B = beam search)."""
+    temperature (B = beam search, or the CM's exact top 10)."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
     for ax, x, xlabel in ((axes[0], "coverage@10", "coverage@10 (share of the catalogue recommended to anyone)"),
                           (axes[1], "long_tail_share", "long-tail share (top-10 slots held by the 80% least popular items)")):
@@ -90,14 +90,14 @@ def frontier(curves: dict[str, list[dict]], out: Path) -> None:
             line = ax.errorbar(xs, ys, xerr=[p[f"{x}_std"] for p in points], yerr=[p["ndcg@10_std"] for p in points],
                                marker="o", markersize=4, linewidth=1.2, capsize=2, label=label)
             for p, px, py in zip(points, xs, ys):
-                ax.annotate("B" if p["strategy"] == "beam" else f"{p['temperature']:g}", (px, py), fontsize=6,
+                ax.annotate("B" if p["temperature"] is None else f"{p['temperature']:g}", (px, py), fontsize=6,
                             color=line[0].get_color(), xytext=(3, 3), textcoords="offset points")
         ax.set(xlabel=xlabel)
         ax.grid(alpha=0.3)
     axes[0].set(ylabel="test NDCG@10", title="Accuracy against coverage")
     axes[1].set(title="Accuracy against long-tail exposure")
     axes[0].legend(fontsize=8)
-    fig.suptitle("Beam search (B), then sampling at temperature T; mean ± std over seeds", fontsize=9)
+    fig.suptitle("Beam search or top 10 (B), then sampling at temperature T; mean ± std over seeds", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

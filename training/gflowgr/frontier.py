@@ -2,20 +2,26 @@
 search to sampling at rising temperatures, one curve per model, on the whole test split.
 
 Exported policies are scored through the service's own decoder (scripts/evaluate.mjs: the numbers are what the API
-serves with `strategy: "sample"`); the CM (SASRec) from the run directory, sampled from its tempered softmax with
-the Gumbel-top-k trick (evaluate.sample_cm). Every sampled point is the mean over seeds, each case with its own seed.
+serves with `strategy: "sample"`; each case draws with its own seed); the run's CM (SASRec) by its exact top 10
+and by sampling from its tempered softmax with the Gumbel-top-k trick (evaluate.sample_cm). A policy's temperature
+divides each level's logits, the CM's its item scores: the same T is not the same spread, so compare the curves
+along coverage, not temperature by temperature.
 
     npm run build   # evaluate.mjs runs the compiled service
     cd training && python -m gflowgr.frontier --config configs/beauty-gflowgr.toml \\
         --model GFlowGR=../models/beauty-gflowgr --model "SFT control=../models/beauty-sft-control" \\
-        [--temperatures 0.25,0.5,0.75,1,1.5,2] [--seeds 1,2,3] [--beam 20] [--out ../models/beauty-gflowgr]
+        [--temperatures 0.25,0.5,0.75,1,1.5,2] [--seeds 1,2,3] [--beam B] [--out DIR] [--section.key=value ...]
 
-Writes OUT/frontier.json (every run), OUT/figures/frontier.png and the frontier section of OUT/MODEL_CARD.md
-(OUT defaults to the first model's directory), and prints that section.
+It needs the training run directory the models were exported from (dataset.pt; cm.pt for the CM's curve). Each
+model costs 1 + temperatures x seeds scoring runs (about 35 s each on Beauty's 22,363 test users, 2 cores). It
+writes OUT/frontier.json (every run, with the decoder hash of the model it measured), OUT/figures/frontier.png and,
+when OUT is this config's exported model, the frontier section of OUT/MODEL_CARD.md; OUT defaults to the first
+model's directory. A later export of any measured model makes the section go (see `current`).
 """
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,9 +37,16 @@ from .evaluate import rank_cm, sample_cm, score
 REPO = Path(__file__).resolve().parents[2]
 FIGURE = "frontier.png"
 CM_LABEL = "SASRec (CM)"
+K = 10  # the card's cut-off, as in scripts/evaluate.mjs
+TEMPERATURE_RANGE = (0.01, 10)  # the service's bounds for `temperature`
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10", "coverage@10", "long_tail_share", "gini")
+FLAGS = ("--config", "--model", "--temperatures", "--seeds", "--beam", "--out")
 USAGE = ("usage: python -m gflowgr.frontier --config FILE --model LABEL=MODEL_DIR [--model LABEL=MODEL_DIR ...] "
-         "[--temperatures 0.25,0.5,0.75,1,1.5,2] [--seeds 1,2,3] [--beam 20] [--out DIR] [--section.key=value ...]")
+         "[--temperatures 0.25,0.5,0.75,1,1.5,2] [--seeds 1,2,3] [--beam B] [--out DIR] [--section.key=value ...]")
+
+
+class FrontierError(Exception):
+    """Bad arguments or inputs that do not belong together: one line, exit status 2."""
 
 
 def evaluate_exported(model_dir: Path, cases_file: Path, strategy: str, beam: int, temperature: float, seed: int) -> dict:
@@ -42,11 +55,28 @@ def evaluate_exported(model_dir: Path, cases_file: Path, strategy: str, beam: in
     command += ["--beam", str(beam)] if strategy == "beam" else ["--temperature", str(temperature), "--seed", str(seed)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip()}")
+        raise FrontierError(f"{' '.join(command)} failed: {done.stderr.strip()}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list[int], beam: int) -> list[dict]:
+def _manifest(model_dir: Path) -> dict:
+    return json.loads((model_dir / "manifest.json").read_text())
+
+
+def check_inputs(cfg, models: dict[str, Path], run_dir: Path) -> None:
+    """The models must come from this config's run, on the same data, before hours of scoring start."""
+    if cfg.withhold_items:
+        raise FrontierError("withhold_items > 0: the scorer's long-tail split would differ from the CM's; measure without withholding")
+    for label, model_dir in models.items():
+        trained = _manifest(model_dir)["training"]["config"]
+        if (trained["name"], trained["dataset_kind"], trained["seed"]) != (cfg.name, cfg.dataset_kind, cfg.seed):
+            raise FrontierError(f"{label} ({model_dir}) was trained by {trained['name']!r} on {trained['dataset_kind']}, "
+                                f"not by this config ({cfg.name!r} on {cfg.dataset_kind})")
+    if not (run_dir / "dataset.pt").exists():
+        raise FrontierError(f"{run_dir / 'dataset.pt'} is missing: the frontier needs the run the models were exported from")
+
+
+def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list[int], beam: int | None) -> list[dict]:
     """Every model at beam search and at each temperature x seed; the CM of the run directory too, when it exists."""
     from .rundir import Run
     from .stages import _load_cm, _load_data
@@ -57,33 +87,51 @@ def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list
         cases_file = Path(tmp) / "cases.jsonl"
         cases_file.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in external_cases(dataset, split.test)))
         for label, model_dir in models.items():
-            settings = [("beam", None, None)] + [("sample", t, s) for t in temperatures for s in seeds]
-            for strategy, temperature, seed in settings:
-                m = evaluate_exported(model_dir, cases_file, strategy, beam, temperature, seed)
-                runs.append({"model": label, "dir": str(model_dir), "strategy": strategy, "temperature": temperature,
+            manifest = _manifest(model_dir)
+            width = beam or manifest["decoding"]["defaultBeamWidth"]  # the card's main table uses the export's width
+            for strategy, temperature, seed in [("beam", None, None)] + [("sample", t, s) for t in temperatures for s in seeds]:
+                m = evaluate_exported(model_dir, cases_file, strategy, width, temperature, seed)
+                runs.append({"model": label, "dir": str(model_dir), "decoder_sha256": manifest["onnx"]["decoder"]["sha256"],
+                             "strategy": strategy, "beam": width if strategy == "beam" else None, "temperature": temperature,
                              "seed": seed, **{k: m[k] for k in METRICS}})
                 print(f"[frontier] {label} {strategy} T {temperature} seed {seed}: N@10 {m['ndcg@10']:.4f} "
                       f"cov@10 {m['coverage@10']:.3f} ({m['seconds']:.0f} s)", flush=True)
-    if run.path("cm.pt").exists():
-        cm, k = _load_cm(run), cfg.evaluate.k
-        runs.append({"model": CM_LABEL, "dir": str(run.path("cm.pt")), "strategy": "beam", "temperature": None, "seed": None,
-                     **{key: score(rank_cm(cm, split.test, k, 512, False), split.test, popularity)[key] for key in METRICS}})
-        for temperature in temperatures:
-            for seed in seeds:
-                ranked = sample_cm(cm, split.test, k, 512, temperature, torch.Generator().manual_seed(seed))
-                m = score(ranked, split.test, popularity)
-                runs.append({"model": CM_LABEL, "dir": str(run.path("cm.pt")), "strategy": "sample",
-                             "temperature": temperature, "seed": seed, **{key: m[key] for key in METRICS}})
+    if not run.path("cm.pt").exists():
+        print(f"[frontier] {run.path('cm.pt')} is missing: no CM curve", flush=True)
+        return runs
+    cm = _load_cm(run)
+    top = score(rank_cm(cm, split.test, K, 512, False), split.test, popularity)
+    recorded = _manifest(next(iter(models.values()))).get("metrics", {}).get("sasrec", {}).get("test", {}).get("standard")
+    if recorded is not None and recorded["users"] == top["users"] and abs(recorded["ndcg@10"] - top["ndcg@10"]) > 1e-9:
+        raise FrontierError(f"{run.path('cm.pt')} is not the CM the models were exported with (test NDCG@10 "
+                            f"{top['ndcg@10']:.4f}, the manifest says {recorded['ndcg@10']:.4f})")
+    runs.append({"model": CM_LABEL, "dir": str(run.path("cm.pt")), "decoder_sha256": None, "strategy": "top", "beam": None,
+                 "temperature": None, "seed": None, **{k: top[k] for k in METRICS}})
+    for temperature in temperatures:
+        for seed in seeds:
+            m = score(sample_cm(cm, split.test, K, 512, temperature, torch.Generator().manual_seed(seed)), split.test, popularity)
+            runs.append({"model": CM_LABEL, "dir": str(run.path("cm.pt")), "decoder_sha256": None, "strategy": "sample",
+                         "beam": None, "temperature": temperature, "seed": seed, **{k: m[k] for k in METRICS}})
     return runs
 
 
+def current(runs: list[dict]) -> bool:
+    """Whether every exported model measured still has the decoder it was measured with."""
+    for r in runs:
+        if r["decoder_sha256"] is not None:
+            path = Path(r["dir"]) / "manifest.json"
+            if not path.exists() or _manifest(Path(r["dir"]))["onnx"]["decoder"]["sha256"] != r["decoder_sha256"]:
+                return False
+    return True
+
+
 def points(runs: list[dict]) -> dict[str, list[dict]]:
-    """model -> its points in decoding order (beam, then rising temperature): mean and sample std over seeds."""
+    """model -> its points in decoding order (beam or top-k, then rising temperature): mean and sample std over seeds."""
     out: dict[str, list[dict]] = {}
     for label in dict.fromkeys(r["model"] for r in runs):
         mine = [r for r in runs if r["model"] == label]
         for key in dict.fromkeys((r["strategy"], r["temperature"]) for r in sorted(
-                mine, key=lambda r: (r["strategy"] != "beam", r["temperature"] or 0))):
+                mine, key=lambda r: (r["strategy"] == "sample", r["temperature"] or 0))):
             group = [r for r in mine if (r["strategy"], r["temperature"]) == key]
             point = {"strategy": key[0], "temperature": key[1], "runs": len(group)}
             for metric in METRICS:
@@ -95,12 +143,19 @@ def points(runs: list[dict]) -> dict[str, list[dict]]:
 
 
 def ndcg_at(curve: list[dict], coverage: float) -> float | None:
-    """NDCG@10 of a curve at a coverage@10, linear between its neighbouring points (None outside the curve)."""
-    pts = sorted((p["coverage@10"], p["ndcg@10"]) for p in curve)
+    """NDCG@10 where the curve, followed in decoding order, first reaches a coverage@10 (linear between its points;
+    None if it never does). Decoding order, not coverage order, as the figure draws it."""
+    pts = [(p["coverage@10"], p["ndcg@10"]) for p in curve]
+    if pts and pts[0][0] >= coverage:
+        return pts[0][1] if pts[0][0] == coverage else None
     for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-        if x0 <= coverage <= x1:
-            return y0 if x1 == x0 else y0 + (y1 - y0) * (coverage - x0) / (x1 - x0)
+        if x0 < coverage <= x1:
+            return y0 + (y1 - y0) * (coverage - x0) / (x1 - x0)
     return None
+
+
+def _decoding(p: dict) -> str:
+    return {"beam": "beam", "top": "top 10"}.get(p["strategy"]) or f"sample, T {p['temperature']:g}"
 
 
 def section(runs: list[dict]) -> str:
@@ -111,88 +166,93 @@ def section(runs: list[dict]) -> str:
     rows = []
     for label, curve in curves.items():
         for p in curve:
-            decoding = "beam" if p["strategy"] == "beam" else f"sample, T {p['temperature']:g}"
             cells = [f"{p[m]:.4f}" + (f" ± {p[m + '_std']:.4f}" if p["runs"] > 1 else "") for m in METRICS]
-            rows.append(f"| {label} | {decoding} | {p['runs']} | {' | '.join(cells)} |")
+            rows.append(f"| {label} | {_decoding(p)} | {p['runs']} | {' | '.join(cells)} |")
     half = [f"{label} {value:.4f}" if (value := ndcg_at(curve, 0.5)) is not None else f"{label} not reached"
             for label, curve in curves.items()]
     return f"""## Accuracy-exposure frontier (test, whole catalogue, k 10)
-Beam search, then sampling (`strategy: "sample"`) at rising temperature; mean ± sample std over seeds, each case
-with its own seed. Policies are scored through the service's decoder (`scripts/evaluate.mjs`), the CM from its
-tempered softmax (Gumbel-top-k). Regenerate with `python -m gflowgr.frontier` (see its docstring).
+Beam search (the CM: its exact top 10), then sampling (`strategy: "sample"`) at rising temperature; mean ± sample
+std over seeds. Policies are scored through the service's decoder (`scripts/evaluate.mjs`), each case with its own
+seed; the CM is sampled from its tempered softmax (Gumbel-top-k). A policy's temperature divides each level's
+logits, the CM's its item scores, so the curves compare along coverage, not temperature by temperature.
+Regenerate with `python -m gflowgr.frontier` (its docstring has the command).
 
 {header}
 {chr(10).join(rows)}
 
-NDCG@10 at coverage@10 .50, linear between the neighbouring points: {'; '.join(half)}.
+NDCG@10 where each curve first reaches coverage@10 .50 (linear between its points): {'; '.join(half)}.
 
 ![{FIGURE}](figures/{FIGURE})
 """
 
 
-def draw(runs: list[dict], out: Path) -> None:
-    from .figures import frontier
-    frontier(points(runs), out)
-
-
 def parse(argv: list[str]) -> dict:
     args = {"config": None, "models": {}, "temperatures": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0], "seeds": [1, 2, 3],
-            "beam": 20, "out": None, "overrides": []}
+            "beam": None, "out": None, "overrides": []}
     rest = list(argv)
     while rest:
         flag = rest.pop(0)
-        if flag.startswith("--") and "=" in flag:  # --section.key=value, as `python -m gflowgr` reads it
+        if "=" in flag and flag.split("=", 1)[0] in FLAGS:  # --flag=value
+            flag, value = flag.split("=", 1)
+        elif flag.startswith("--") and "=" in flag:  # --section.key=value, as `python -m gflowgr` reads it
             args["overrides"].append(flag)
             continue
-        if not rest or flag not in ("--config", "--model", "--temperatures", "--seeds", "--beam", "--out"):
-            raise ValueError(USAGE)
-        value = rest.pop(0)
+        elif flag in FLAGS and rest:
+            value = rest.pop(0)
+        else:
+            raise FrontierError(USAGE)
         if flag == "--model":
             label, sep, directory = value.partition("=")
             if not sep or not label or not (Path(directory) / "manifest.json").is_file():
-                raise ValueError(f"--model {value!r} must be LABEL=MODEL_DIR of an exported model")
+                raise FrontierError(f"--model {value!r} must be LABEL=MODEL_DIR of an exported model")
+            if label == CM_LABEL or label in args["models"] or re.search(r"[|`\n]", label):
+                raise FrontierError(f"--model label {label!r} is taken (the CM's, or given twice) or has | or `")
             args["models"][label] = Path(directory).resolve()
         elif flag in ("--temperatures", "--seeds"):
             try:
                 values = [float(v) if flag == "--temperatures" else int(v) for v in value.split(",")]
             except ValueError:
-                raise ValueError(f"{flag} {value!r} must be a comma-separated list of numbers") from None
-            if flag == "--temperatures" and not all(0 < t <= 100 for t in values):
-                raise ValueError(f"--temperatures must each be in (0, 100], not {value!r}")
-            if flag == "--seeds" and not all(s >= 0 for s in values):
-                raise ValueError(f"--seeds must be non-negative integers, not {value!r}")
+                raise FrontierError(f"{flag} {value!r} must be a comma-separated list of numbers") from None
+            low, high = TEMPERATURE_RANGE if flag == "--temperatures" else (0, 2**32 - 1)
+            if not all(low <= v <= high for v in values) or len(set(values)) != len(values):
+                raise FrontierError(f"{flag} {value!r} must be distinct values in [{low}, {high}]")
             args[flag[2:]] = values
         elif flag == "--beam":
-            if not value.isdigit() or not 1 <= int(value) <= 1000:
-                raise ValueError(f"--beam must be an integer from 1 to 1000, not {value!r}")
+            if not value.isdigit() or not K <= int(value) <= 1000:
+                raise FrontierError(f"--beam must be an integer from {K} (the cut-off) to 1000, not {value!r}")
             args["beam"] = int(value)
         else:
             args[flag[2:]] = value
     if args["config"] is None or not args["models"]:
-        raise ValueError(USAGE)
+        raise FrontierError(USAGE)
     return args
 
 
 def main(argv: list[str]) -> int:
     from .export import write_card
+    from .figures import frontier
     from .rundir import Run
     try:
         args = parse(argv)
         cfg = load_config(args["config"], args["overrides"])
-    except (ValueError, OSError) as e:
+        if not (REPO / "dist" / "src" / "decoding" / "beam-search.js").exists():
+            raise FrontierError("the service is not built: run `npm run build` in the repository root first")
+        out = Path(args["out"]).resolve() if args["out"] else next(iter(args["models"].values()))
+        if not out.is_dir():
+            raise FrontierError(f"--out {out} is not a directory")
+        check_inputs(cfg, args["models"], Path(cfg.run_dir))
+        runs = measure(cfg, args["models"], args["temperatures"], args["seeds"], args["beam"])
+    except (FrontierError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if not (REPO / "dist" / "src" / "decoding" / "beam-search.js").exists():
-        print("error: the service is not built: run `npm run build` in the repository root first", file=sys.stderr)
-        return 2
-    out = Path(args["out"]).resolve() if args["out"] else next(iter(args["models"].values()))
-    runs = measure(cfg, args["models"], args["temperatures"], args["seeds"], args["beam"])
     (out / "frontier.json").write_text(json.dumps(runs, indent=2))
     (out / "figures").mkdir(exist_ok=True)
-    draw(runs, out / "figures" / FIGURE)
+    frontier(points(runs), out / "figures" / FIGURE)
     manifest = out / "manifest.json"
-    if manifest.exists() and json.loads(manifest.read_text())["name"] == (cfg.export.name or cfg.name):  # this config's card
+    if manifest.exists() and _manifest(out)["name"] == (cfg.export.name or cfg.name):
         write_card(Run(cfg), out)
+    else:
+        print(f"[frontier] {out} is not this config's exported model ({cfg.export.name or cfg.name}): its card is left as it is")
     print(section(runs))
     return 0
 

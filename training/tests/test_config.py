@@ -40,6 +40,12 @@ def test_variants_override_the_finetuning_section(tmp_path):
     ('[variants.x]\nlamda = 1\n', "unknown setting variants.x.lamda"),
     ('variants = 3\n', "must be a table of tables"),
     ('only_variants = ["missing"]\n', "names an undefined variant"),
+    # a comparison run is exported as variant:NAME of a defined variant, under a name the service accepts
+    ('export.checkpoint = "x"\n[variants.x]\nseed = 2\n', "export.checkpoint 'x' must be"),
+    ('export.checkpoint = "variant:"\n', "export.checkpoint 'variant:' must be"),
+    ('export.checkpoint = "variant:../x"\n[variants.x]\nseed = 2\n', "export.checkpoint 'variant:../x' must be"),
+    ('export.name = "../models/x"\n', "export.name '../models/x' must be a model name"),
+    ('export.name = "Beauty Control"\n', "export.name 'Beauty Control' must be a model name"),
 ])
 def test_bad_variants_are_named(tmp_path, text, message):
     path = tmp_path / "x.toml"

@@ -32,3 +32,9 @@ def test_the_section_has_a_row_per_point_and_says_what_was_not_reached():
     text = section(RUNS)
     assert "| A | sample, T 0.5 | 2 | 0.0000 ± 0.0000 |" in text and "| B | beam | 1 | 0.0000 |" in text
     assert "A 0.0325; B not reached" in text
+
+
+def test_ndcg_at_follows_decoding_order_to_the_first_crossing():
+    runs = [run("C", "beam", None, None, 0.040, 0.30), run("C", "sample", 0.5, 1, 0.030, 0.60),
+            run("C", "sample", 1.0, 1, 0.020, 0.45), run("C", "sample", 2.0, 1, 0.010, 0.90)]
+    assert ndcg_at(points(runs)["C"], 0.5) == pytest.approx(0.040 - 0.010 * 0.2 / 0.3)

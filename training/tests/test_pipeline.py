@@ -139,7 +139,7 @@ def test_the_frontier_scores_exported_models_through_the_service_and_goes_into_t
     # each exported model and the CM: beam search once, then T 2 with seeds 1 and 2, on every test user
     assert [(r["model"], r["strategy"], r["temperature"], r["seed"]) for r in runs] == [
         (label, *setting) for label in ("GFlowGR", "control", frontier.CM_LABEL)
-        for setting in (("beam", None, None), ("sample", 2.0, 1), ("sample", 2.0, 2))]
+        for setting in (("top" if label == frontier.CM_LABEL else "beam", None, None), ("sample", 2.0, 1), ("sample", 2.0, 2))]
     curves = frontier.points(runs)
     for label, (beam, hot) in curves.items():
         assert hot["runs"] == 2 and hot["ndcg@10_std"] > 0  # two seeds, two different samples
@@ -156,7 +156,7 @@ def test_the_frontier_scores_exported_models_through_the_service_and_goes_into_t
     card = (model / "MODEL_CARD.md").read_text()
     assert "## Accuracy-exposure frontier" in card and "| control | sample, T 2 | 2 |" in card
     assert (model / "figures" / "frontier.png").read_bytes().startswith(b"\x89PNG")
-    assert "NDCG@10 at coverage@10 .50" in capsys.readouterr().out
+    assert "first reaches coverage@10 .50" in capsys.readouterr().out
     # exporting again replaces the weights, so the frontier measured on the old ones goes
     STAGES["export"](Run(load_config(str(CONFIG), [*_run_overrides(cfg, out), f"--export.out_dir={model}"])))
     assert not (model / "frontier.json").exists() and "Accuracy-exposure frontier" not in (model / "MODEL_CARD.md").read_text()
@@ -166,10 +166,22 @@ def test_the_frontier_scores_exported_models_through_the_service_and_goes_into_t
     (["--config", str(CONFIG)], "usage"),
     (["--config", str(CONFIG), "--model", "nolabel"], "LABEL=MODEL_DIR"),
     (["--config", str(CONFIG), "--model", "x=/nonexistent"], "LABEL=MODEL_DIR"),
-    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "0,1"], "(0, 100]"),
-    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "nan"], "(0, 100]"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "0,1"], "distinct values in [0.01, 10]"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "nan"], "distinct values in [0.01, 10]"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "1e-40"], "distinct values in [0.01, 10]"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--temperatures", "1,1.0"], "distinct values"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--seeds", "1,1"], "distinct values"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--seeds", str(2**64)], "distinct values in [0, 4294967295]"),
     (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--seeds", "a"], "comma-separated"),
-    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--beam", "0"], "--beam"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--beam", "5"], "--beam"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--beam=5"], "--beam"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--model", f"x={SHIPPED}"], "given twice"),
+    (["--config", str(CONFIG), "--model", f"SASRec (CM)={SHIPPED}"], "the CM's"),
+    (["--config", str(CONFIG), "--model", f"a|b={SHIPPED}"], "has |"),
+    (["--config", "/nonexistent.toml", "--model", f"x={SHIPPED}"], "nonexistent.toml"),
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}", "--out", "/nonexistent"], "not a directory"),
+    # a model of another run: refused before anything is scored
+    (["--config", str(CONFIG), "--model", f"x={SHIPPED}"], "was trained by 'ml-100k-gflowgr'"),
 ])
 def test_frontier_arguments_are_checked_in_one_line(argv, message, capsys):
     from gflowgr import frontier
