@@ -63,6 +63,11 @@ def _manifest(model_dir: Path) -> dict:
     return json.loads((model_dir / "manifest.json").read_text())
 
 
+def _recorded(path: Path) -> str:
+    """A path as frontier.json records it: relative to the repository when inside it, so the file travels with it."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def check_inputs(cfg, models: dict[str, Path], run_dir: Path) -> None:
     """The models must come from this config's run, on the same data, before hours of scoring start."""
     if cfg.withhold_items:
@@ -91,7 +96,7 @@ def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list
             width = beam or manifest["decoding"]["defaultBeamWidth"]  # the card's main table uses the export's width
             for strategy, temperature, seed in [("beam", None, None)] + [("sample", t, s) for t in temperatures for s in seeds]:
                 m = evaluate_exported(model_dir, cases_file, strategy, width, temperature, seed)
-                runs.append({"model": label, "dir": str(model_dir), "decoder_sha256": manifest["onnx"]["decoder"]["sha256"],
+                runs.append({"model": label, "dir": _recorded(model_dir), "decoder_sha256": manifest["onnx"]["decoder"]["sha256"],
                              "strategy": strategy, "beam": width if strategy == "beam" else None, "temperature": temperature,
                              "seed": seed, **{k: m[k] for k in METRICS}})
                 print(f"[frontier] {label} {strategy} T {temperature} seed {seed}: N@10 {m['ndcg@10']:.4f} "
@@ -105,12 +110,12 @@ def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list
     if recorded is not None and recorded["users"] == top["users"] and abs(recorded["ndcg@10"] - top["ndcg@10"]) > 1e-9:
         raise FrontierError(f"{run.path('cm.pt')} is not the CM the models were exported with (test NDCG@10 "
                             f"{top['ndcg@10']:.4f}, the manifest says {recorded['ndcg@10']:.4f})")
-    runs.append({"model": CM_LABEL, "dir": str(run.path("cm.pt")), "decoder_sha256": None, "strategy": "top", "beam": None,
+    runs.append({"model": CM_LABEL, "dir": _recorded(run.path("cm.pt").resolve()), "decoder_sha256": None, "strategy": "top", "beam": None,
                  "temperature": None, "seed": None, **{k: top[k] for k in METRICS}})
     for temperature in temperatures:
         for seed in seeds:
             m = score(sample_cm(cm, split.test, K, 512, temperature, torch.Generator().manual_seed(seed)), split.test, popularity)
-            runs.append({"model": CM_LABEL, "dir": str(run.path("cm.pt")), "decoder_sha256": None, "strategy": "sample",
+            runs.append({"model": CM_LABEL, "dir": _recorded(run.path("cm.pt").resolve()), "decoder_sha256": None, "strategy": "sample",
                          "beam": None, "temperature": temperature, "seed": seed, **{k: m[k] for k in METRICS}})
     return runs
 
@@ -119,8 +124,8 @@ def current(runs: list[dict]) -> bool:
     """Whether every exported model measured still has the decoder it was measured with."""
     for r in runs:
         if r["decoder_sha256"] is not None:
-            path = Path(r["dir"]) / "manifest.json"
-            if not path.exists() or _manifest(Path(r["dir"]))["onnx"]["decoder"]["sha256"] != r["decoder_sha256"]:
+            model_dir = REPO / r["dir"]  # an absolute path stays as it is
+            if not (model_dir / "manifest.json").exists() or _manifest(model_dir)["onnx"]["decoder"]["sha256"] != r["decoder_sha256"]:
                 return False
     return True
 
@@ -144,10 +149,11 @@ def points(runs: list[dict]) -> dict[str, list[dict]]:
 
 def ndcg_at(curve: list[dict], coverage: float) -> float | None:
     """NDCG@10 where the curve, followed in decoding order, first reaches a coverage@10 (linear between its points;
-    None if it never does). Decoding order, not coverage order, as the figure draws it."""
+    its first point's if that is already there; None if it never gets there). Decoding order, not coverage order,
+    as the figure draws it."""
     pts = [(p["coverage@10"], p["ndcg@10"]) for p in curve]
     if pts and pts[0][0] >= coverage:
-        return pts[0][1] if pts[0][0] == coverage else None
+        return pts[0][1]
     for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
         if x0 < coverage <= x1:
             return y0 + (y1 - y0) * (coverage - x0) / (x1 - x0)

@@ -26,6 +26,7 @@ def test_ndcg_at_a_coverage_is_linear_between_neighbours_and_none_outside():
     a = points(RUNS)["A"]
     assert ndcg_at(a, 0.5) == pytest.approx(0.040 + (0.025 - 0.040) * 0.2 / 0.4)
     assert ndcg_at(a, 0.95) is None and ndcg_at(points(RUNS)["B"], 0.5) is None
+    assert ndcg_at(a, 0.2) == pytest.approx(0.040)  # beam search already covers that much
 
 
 def test_the_section_has_a_row_per_point_and_says_what_was_not_reached():
