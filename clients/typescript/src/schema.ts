@@ -1338,9 +1338,9 @@ export interface paths {
                          *         {
                          *           "itemId": "7806397051",
                          *           "semanticId": [
-                         *             120,
-                         *             123,
-                         *             206,
+                         *             198,
+                         *             28,
+                         *             192,
                          *             0
                          *           ],
                          *           "title": "WAWO 15 Color Professionl Makeup Eyeshadow Camouflage Facial Concealer Neutral Palette",
@@ -2467,9 +2467,9 @@ export interface paths {
                          * @example {
                          *       "model": {
                          *         "name": "beauty-gflowgr",
-                         *         "version": "0.1.0",
+                         *         "version": "0.2.0",
                          *         "formatVersion": 3,
-                         *         "createdAt": "2026-11-29T10:20:26Z",
+                         *         "createdAt": "2026-11-30T20:24:39Z",
                          *         "dataset": {
                          *           "name": "amazon",
                          *           "kind": "amazon",
@@ -2483,7 +2483,7 @@ export interface paths {
                          *             256,
                          *             256,
                          *             256,
-                         *             7
+                         *             6
                          *           ]
                          *         },
                          *         "items": 12101,
@@ -2494,37 +2494,37 @@ export interface paths {
                          *             "valid": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.05428609757188212,
-                         *                 "ndcg@5": 0.03251354968353644,
-                         *                 "recall@10": 0.0801323614899611,
-                         *                 "ndcg@10": 0.04084301558245194,
-                         *                 "coverage@10": 0.7834063300553673,
-                         *                 "long_tail_share": 0.3440325537718553,
-                         *                 "gini": 0.7825667103633627,
+                         *                 "recall@5": 0.059517953762911954,
+                         *                 "ndcg@5": 0.036827168678146234,
+                         *                 "recall@10": 0.08719760318383044,
+                         *                 "ndcg@10": 0.04572947506619161,
+                         *                 "coverage@10": 0.8099330633831915,
+                         *                 "long_tail_share": 0.3519563564816885,
+                         *                 "gini": 0.7659681729810776,
                          *                 "invalid_rate": 0
                          *               }
                          *             },
                          *             "test": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.044985019898940215,
-                         *                 "ndcg@5": 0.027395106370977387,
-                         *                 "recall@10": 0.06756696328757322,
-                         *                 "ndcg@10": 0.03473170074548578,
-                         *                 "coverage@10": 0.8777786959755393,
-                         *                 "long_tail_share": 0.32654384474354964,
-                         *                 "gini": 0.7740212953649153,
+                         *                 "recall@5": 0.0505298931270402,
+                         *                 "ndcg@5": 0.03252520083858993,
+                         *                 "recall@10": 0.07458748826186111,
+                         *                 "ndcg@10": 0.04022342914244597,
+                         *                 "coverage@10": 0.8898438145607801,
+                         *                 "long_tail_share": 0.3282117783839378,
+                         *                 "gini": 0.7657841785165943,
                          *                 "invalid_rate": 0
                          *               },
                          *               "history_masked": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.05366006349774181,
-                         *                 "ndcg@5": 0.037956907749222495,
-                         *                 "recall@10": 0.07355900371148773,
-                         *                 "ndcg@10": 0.04437291868734655,
-                         *                 "coverage@10": 0.7393603834393851,
-                         *                 "long_tail_share": 0.31143406519697714,
-                         *                 "gini": 0.8089746777690313,
+                         *                 "recall@5": 0.05857890265170147,
+                         *                 "ndcg@5": 0.04197671417274713,
+                         *                 "recall@10": 0.08017707820954255,
+                         *                 "ndcg@10": 0.04890011146380446,
+                         *                 "coverage@10": 0.7804313693083216,
+                         *                 "long_tail_share": 0.31524392970531684,
+                         *                 "gini": 0.7973440057089589,
                          *                 "invalid_rate": 0
                          *               }
                          *             }
@@ -2533,37 +2533,37 @@ export interface paths {
                          *             "valid": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.0566113669901176,
-                         *                 "ndcg@5": 0.03782915104135092,
-                         *                 "recall@10": 0.08397799937396593,
-                         *                 "ndcg@10": 0.046655785749221614,
-                         *                 "coverage@10": 0.25402859267829103,
-                         *                 "long_tail_share": 0.05828824397442204,
-                         *                 "gini": 0.9565061771985356,
+                         *                 "recall@5": 0.060814738630774044,
+                         *                 "ndcg@5": 0.04077405391302312,
+                         *                 "recall@10": 0.08822608773420382,
+                         *                 "ndcg@10": 0.0496289525339864,
+                         *                 "coverage@10": 0.3241880836294521,
+                         *                 "long_tail_share": 0.075477350981532,
+                         *                 "gini": 0.9383467990424451,
                          *                 "invalid_rate": 0
                          *               }
                          *             },
                          *             "test": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.04082636497786522,
-                         *                 "ndcg@5": 0.02644323978801275,
-                         *                 "recall@10": 0.06515226043017484,
-                         *                 "ndcg@10": 0.034267090767242374,
-                         *                 "coverage@10": 0.24683910420626395,
-                         *                 "long_tail_share": 0.058869561328980906,
-                         *                 "gini": 0.9581322051274066,
+                         *                 "recall@5": 0.043822385189822476,
+                         *                 "ndcg@5": 0.028770348928354866,
+                         *                 "recall@10": 0.06908733175334257,
+                         *                 "ndcg@10": 0.03690610144930884,
+                         *                 "coverage@10": 0.31666804396330883,
+                         *                 "long_tail_share": 0.07501676876984305,
+                         *                 "gini": 0.9409984824066979,
                          *                 "invalid_rate": 0
                          *               },
                          *               "history_masked": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.04672897196261682,
-                         *                 "ndcg@5": 0.03077710779292919,
-                         *                 "recall@10": 0.07078656709743773,
-                         *                 "ndcg@10": 0.03853941727784143,
-                         *                 "coverage@10": 0.25683827782827867,
-                         *                 "long_tail_share": 0.06464696149890443,
-                         *                 "gini": 0.9556613227569268,
+                         *                 "recall@5": 0.050753476724947455,
+                         *                 "ndcg@5": 0.03425261564131088,
+                         *                 "recall@10": 0.07427447122479094,
+                         *                 "ndcg@10": 0.04187425718984127,
+                         *                 "coverage@10": 0.32526237501032973,
+                         *                 "long_tail_share": 0.08150069310915352,
+                         *                 "gini": 0.9378747832300572,
                          *                 "invalid_rate": 0
                          *               }
                          *             }
@@ -2572,37 +2572,37 @@ export interface paths {
                          *             "valid": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.060591155032866786,
-                         *                 "ndcg@5": 0.04120817982055664,
-                         *                 "recall@10": 0.09014890667620623,
-                         *                 "ndcg@10": 0.05071467745704634,
-                         *                 "coverage@10": 0.3087348153045203,
-                         *                 "long_tail_share": 0.06764745338281984,
-                         *                 "gini": 0.9439278173925113,
+                         *                 "recall@5": 0.0625139739748692,
+                         *                 "ndcg@5": 0.0420318995509473,
+                         *                 "recall@10": 0.09225059249653446,
+                         *                 "ndcg@10": 0.05155175174310425,
+                         *                 "coverage@10": 0.36030080158664574,
+                         *                 "long_tail_share": 0.08460850512006439,
+                         *                 "gini": 0.930280191801728,
                          *                 "invalid_rate": 0
                          *               }
                          *             },
                          *             "test": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.04547690381433618,
-                         *                 "ndcg@5": 0.029932036161302987,
-                         *                 "recall@10": 0.07060770021911193,
-                         *                 "ndcg@10": 0.03800537716466941,
-                         *                 "coverage@10": 0.3010495000413189,
-                         *                 "long_tail_share": 0.06849707105486741,
-                         *                 "gini": 0.9461744273627922,
+                         *                 "recall@5": 0.0445378527031257,
+                         *                 "ndcg@5": 0.029725384177566247,
+                         *                 "recall@10": 0.0711890175736708,
+                         *                 "ndcg@10": 0.03828248003211082,
+                         *                 "coverage@10": 0.3501363523675729,
+                         *                 "long_tail_share": 0.08311496668604391,
+                         *                 "gini": 0.9340211790371462,
                          *                 "invalid_rate": 0
                          *               },
                          *               "history_masked": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.05196082815364665,
-                         *                 "ndcg@5": 0.03521062428437475,
-                         *                 "recall@10": 0.07655502392344497,
-                         *                 "ndcg@10": 0.04311594390511712,
-                         *                 "coverage@10": 0.3123708784397984,
-                         *                 "long_tail_share": 0.07427894289674909,
-                         *                 "gini": 0.9431280750666493,
+                         *                 "recall@5": 0.05097706032285471,
+                         *                 "ndcg@5": 0.03494952638635455,
+                         *                 "recall@10": 0.07619729016679336,
+                         *                 "ndcg@10": 0.04310641849692314,
+                         *                 "coverage@10": 0.36145773076605237,
+                         *                 "long_tail_share": 0.08929034566024237,
+                         *                 "gini": 0.9305151635482516,
                          *                 "invalid_rate": 0
                          *               }
                          *             }
@@ -3311,9 +3311,9 @@ export interface components {
          * @example {
          *       "itemId": "7806397051",
          *       "semanticId": [
-         *         120,
-         *         123,
-         *         206,
+         *         198,
+         *         28,
+         *         192,
          *         0
          *       ],
          *       "title": "WAWO 15 Color Professionl Makeup Eyeshadow Camouflage Facial Concealer Neutral Palette",
@@ -3430,9 +3430,9 @@ export interface components {
          *         {
          *           "itemId": "7806397051",
          *           "semanticId": [
-         *             120,
-         *             123,
-         *             206,
+         *             198,
+         *             28,
+         *             192,
          *             0
          *           ],
          *           "title": "WAWO 15 Color Professionl Makeup Eyeshadow Camouflage Facial Concealer Neutral Palette",
@@ -3452,9 +3452,9 @@ export interface components {
          *         {
          *           "itemId": "B002WLWX82",
          *           "semanticId": [
-         *             46,
-         *             2,
-         *             99,
+         *             72,
+         *             41,
+         *             70,
          *             0
          *           ],
          *           "title": "Dr. Scholl's Quick Heat Paraffin Spa Bath",
@@ -3634,9 +3634,9 @@ export interface components {
          * ModelInfo
          * @example {
          *       "name": "beauty-gflowgr",
-         *       "version": "0.1.0",
+         *       "version": "0.2.0",
          *       "formatVersion": 3,
-         *       "createdAt": "2026-11-29T10:20:26Z",
+         *       "createdAt": "2026-11-30T20:24:39Z",
          *       "dataset": {
          *         "name": "amazon",
          *         "kind": "amazon",
@@ -3650,7 +3650,7 @@ export interface components {
          *           256,
          *           256,
          *           256,
-         *           7
+         *           6
          *         ]
          *       },
          *       "items": 12101,
@@ -3705,9 +3705,9 @@ export interface components {
          *       "models": [
          *         {
          *           "name": "beauty-gflowgr",
-         *           "version": "0.1.0",
+         *           "version": "0.2.0",
          *           "formatVersion": 3,
-         *           "createdAt": "2026-11-29T10:20:26Z",
+         *           "createdAt": "2026-11-30T20:24:39Z",
          *           "dataset": {
          *             "name": "amazon",
          *             "kind": "amazon",
@@ -3721,7 +3721,7 @@ export interface components {
          *               256,
          *               256,
          *               256,
-         *               7
+         *               6
          *             ]
          *           },
          *           "items": 12101,
