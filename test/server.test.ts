@@ -19,7 +19,7 @@ test('SIGTERM answers the requests in flight, closes a slow client instead of wa
   await new Promise(resolve => setTimeout(resolve, 100))
   // requests in flight when the signal arrives: heavy searches on the Beauty model, queued behind each other
   const inFlight = Array.from({ length: 8 }, async () => await fetch(`${server.base}/v1/recommendations`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 64 })
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 256 })
   }).then(async r => ({ status: r.status, body: await r.json() }), (e: Error) => ({ status: 0, body: e.message })))
   await new Promise(resolve => setTimeout(resolve, 150))
   const started = Date.now()
@@ -39,10 +39,11 @@ test('SIGTERM answers the requests in flight, closes a slow client instead of wa
 })
 
 test('batches that outlive INFERENCE_TIMEOUT_MS answer 503 inference_timeout and the process stays up and ready', async (t) => {
-  const server = await startServer({ MODEL_DIR: BEAUTY, WORKERS: '2', INFERENCE_TIMEOUT_MS: '20' }, t)
+  // beam 256: every batch takes well over 20 ms, however fast the machine (beam 64 came within 20 ms on a quiet one)
+  const server = await startServer({ MODEL_DIR: BEAUTY, WORKERS: '2', INFERENCE_TIMEOUT_MS: '20', MAX_BEAM_WIDTH: '256' }, t)
   const history = readFileSync(path.join(BEAUTY, 'items.jsonl'), 'utf8').split('\n').slice(0, 3).map(l => JSON.parse(l).itemId as string)
   const post = async () => await fetch(`${server.base}/v1/recommendations`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 64 })
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 256 })
   })
   const infinite = async () => await fetch(`${server.base}/v1/users/u1/recommendations?k=100&beamWidth=Infinity`)
   const codes = new Set<string>()
