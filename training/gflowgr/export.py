@@ -477,13 +477,14 @@ def model_card(m: dict, variants: dict, pictures: list[str], shipped_valid: floa
     exported = cfg["export"]["checkpoint"]
     if exported.startswith("variant:"):  # a comparison run: say which, and how to export it again
         name = exported.removeprefix("variant:")
-        exported = (f"`{m['checkpoint']}`, the run `{name}` ({_overrides(cfg['variants'][name])}) of the fine-tuning phase "
-                    f"below: the [gflowgr] settings listed next, changed as said, "
-                    f"exported beside the shipped model with `python -m gflowgr export --config configs/{cfg['name']}.toml "
-                    f"--export.checkpoint={cfg['export']['checkpoint']} --export.name={m['name']}"
-                    + (f" --export.notes={cfg['export']['notes']}" if cfg['export']['notes'] else "") + "`")
+        command = (f"python -m gflowgr export --config configs/{cfg['name']}.toml --export.checkpoint={exported} "
+                   f"--export.name={m['name']}" + (f" --export.notes={cfg['export']['notes']}" if cfg['export']['notes'] else ""))
+        exported = (f"`{m['checkpoint']}`, the run `{name}` of the fine-tuning phase below: the shipped run's settings "
+                    f"(next line) with {_overrides(cfg['variants'][name])}; exported beside the shipped model with `{command}`")
+        phase, regenerate = "The shipped run's fine-tuning", f"`cd training && python -m gflowgr all --config configs/{cfg['name']}.toml`, then `{command}`"
     else:
         exported = f"`{m['checkpoint']}` (export.checkpoint = `{exported}`; `auto` takes the better validation NDCG@10 of SFT and GFlowGR)"
+        phase, regenerate = "GFlowGR fine-tuning", f"`cd training && python -m gflowgr all --config configs/{cfg['name']}.toml`"
     seconds = ", ".join(f"{k} {v:.0f} s" for k, v in m["training"]["stageSeconds"].items())
     figures = "\n\n".join(f"![{p}](figures/{p})" for p in pictures)
     return f"""# Model card: {m['name']} {m['version']}
@@ -497,13 +498,13 @@ The data are for research use only; see the dataset's SOURCE.md.
 Semantic IDs: {m['semanticIds']['levels']} levels, codebook sizes {m['semanticIds']['codebookSizes']}.
 Policy: encoder-decoder, {m['onnxDims']['layers']} decoder layers, {m['onnxDims']['heads']} heads, head dim {m['onnxDims']['head_dim']}.
 Checkpoint exported: {exported}.
-GFlowGR fine-tuning: objective `{g['objective']}`, lambda {g['lam']}, N {g['n_trajectories']},
+{phase}: objective `{g['objective']}`, lambda {g['lam']}, N {g['n_trajectories']},
 sampler `{g['sampler']}`, {g['epochs']} epochs at lr {g['lr']}, reward {g['reward']}.
 
 ## Training
 Wall time per stage on the training machine: {seconds or 'not recorded'}.
 Regenerate everything on this card (model, comparison rows, ablations, pictures):
-`cd training && python -m gflowgr all --config configs/{cfg['name']}.toml`.
+{regenerate}.
 
 ## Test metrics (leave-one-out, whole catalogue, beam {m['decoding']['defaultBeamWidth']}, standard protocol)
 The standard protocol ranks the whole catalogue as the papers do. Each row of ours is one run (seed {m['training']['config']['seed']});

@@ -125,7 +125,8 @@ def test_a_variant_exports_beside_the_shipped_model_under_its_own_name(smoke, co
     shipped = json.loads((out / "model" / "manifest.json").read_text())
     assert manifest["onnx"]["decoder"]["sha256"] != shipped["onnx"]["decoder"]["sha256"]
     card = (control / "MODEL_CARD.md").read_text()
-    assert "# Model card: smoke-control" in card and "the run `sft_control` (objective = sft)" in card
+    assert "# Model card: smoke-control" in card and "the run `sft_control` of the fine-tuning phase below" in card
+    assert "with objective = sft;" in card and "The shipped run's fine-tuning: objective `tb`" in card
     assert "--export.checkpoint=variant:sft_control --export.name=smoke-control" in card
 
 

@@ -3418,7 +3418,7 @@ export interface components {
          *       "recommendationId": "8ee5dc79-5446-4df9-9175-c409b667739c",
          *       "model": {
          *         "name": "beauty-gflowgr",
-         *         "version": "0.1.0"
+         *         "version": "0.2.0"
          *       },
          *       "strategy": "beam",
          *       "historySource": "request",
@@ -3752,7 +3752,7 @@ export interface components {
          * @example {
          *       "status": "ready",
          *       "checks": {
-         *         "model": "beauty-gflowgr@0.1.0",
+         *         "model": "beauty-gflowgr@0.2.0",
          *         "workers": "2/2",
          *         "historyStore": "memory: ok"
          *       }
