@@ -156,13 +156,22 @@ def _apply(obj, values: dict, where: str) -> None:
         if isinstance(current, dict):
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise ValueError(f"config: {where}{key} must be a table of tables")
-            setattr(obj, key, {**current, **value})
+            setattr(obj, key, _merged(current, value))
         elif dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 raise ValueError(f"config: {where}{key} is a section, not a value")
             _apply(current, value, f"{where}{key}.")
         else:
             setattr(obj, key, _coerce(value, current, f"{where}{key}"))
+
+
+def _merged(base: dict, changes: dict) -> dict:
+    """Tables merged key by key at every depth, so that a later override of one variant setting (the CLI after the
+    file, or a second --variants.x.key) keeps the others instead of replacing the whole variant."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def _coerce(value, current, name: str):

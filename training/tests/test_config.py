@@ -35,6 +35,16 @@ def test_variants_override_the_finetuning_section(tmp_path):
     assert cfg.only_variants == ["beta4"]
 
 
+def test_variant_overrides_merge_setting_by_setting(tmp_path):
+    path = tmp_path / "x.toml"
+    path.write_text('[variants.db]\nobjective = "db"\n[variants.db.reward]\nexponent = 4.0\nsim_weight = 1.0\n')
+    cfg = load_config(str(path), ["--variants.db.seed=2", "--variants.db.reward.exponent=2", "--variants.low.lr=1e-4",
+                                  "--variants.low.objective=sft", "--variants.low.n_trajectories=1"])
+    db, low = cfg.variant("db"), cfg.variant("low")
+    assert (db.objective, db.seed, db.reward.exponent, db.reward.sim_weight) == ("db", 2, 2.0, 1.0)
+    assert (low.lr, low.objective, low.n_trajectories) == (1e-4, "sft", 1)
+
+
 @pytest.mark.parametrize("text, message", [
     ('[variants.x]\nsampler = "greedy"\n', "variants.x.sampler 'greedy'"),
     ('[variants.x]\nlamda = 1\n', "unknown setting variants.x.lamda"),
