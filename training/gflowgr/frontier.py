@@ -87,6 +87,15 @@ def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list
     from .stages import _load_cm, _load_data
     run = Run(cfg)
     dataset, split, _, popularity = _load_data(run)
+    cm = _load_cm(run) if run.path("cm.pt").exists() else None  # checked first: the scoring runs take minutes
+    if cm is None:
+        print(f"[frontier] {run.path('cm.pt')} is missing: no CM curve", flush=True)
+    else:
+        top = score(rank_cm(cm, split.test, K, 512, False), split.test, popularity)
+        recorded = _manifest(next(iter(models.values()))).get("metrics", {}).get("sasrec", {}).get("test", {}).get("standard")
+        if recorded is not None and recorded["users"] == top["users"] and abs(recorded["ndcg@10"] - top["ndcg@10"]) > 1e-9:
+            raise FrontierError(f"{run.path('cm.pt')} is not the CM the models were exported with (test NDCG@10 "
+                                f"{top['ndcg@10']:.4f}, the manifest says {recorded['ndcg@10']:.4f})")
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         cases_file = Path(tmp) / "cases.jsonl"
@@ -101,15 +110,8 @@ def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list
                              "seed": seed, **{k: m[k] for k in METRICS}})
                 print(f"[frontier] {label} {strategy} T {temperature} seed {seed}: N@10 {m['ndcg@10']:.4f} "
                       f"cov@10 {m['coverage@10']:.3f} ({m['seconds']:.0f} s)", flush=True)
-    if not run.path("cm.pt").exists():
-        print(f"[frontier] {run.path('cm.pt')} is missing: no CM curve", flush=True)
+    if cm is None:
         return runs
-    cm = _load_cm(run)
-    top = score(rank_cm(cm, split.test, K, 512, False), split.test, popularity)
-    recorded = _manifest(next(iter(models.values()))).get("metrics", {}).get("sasrec", {}).get("test", {}).get("standard")
-    if recorded is not None and recorded["users"] == top["users"] and abs(recorded["ndcg@10"] - top["ndcg@10"]) > 1e-9:
-        raise FrontierError(f"{run.path('cm.pt')} is not the CM the models were exported with (test NDCG@10 "
-                            f"{top['ndcg@10']:.4f}, the manifest says {recorded['ndcg@10']:.4f})")
     runs.append({"model": CM_LABEL, "dir": _recorded(run.path("cm.pt").resolve()), "decoder_sha256": None, "strategy": "top", "beam": None,
                  "temperature": None, "seed": None, **{k: top[k] for k in METRICS}})
     for temperature in temperatures:
