@@ -19,7 +19,7 @@ test('SIGTERM answers the requests in flight, closes a slow client instead of wa
   await new Promise(resolve => setTimeout(resolve, 100))
   // requests in flight when the signal arrives: heavy searches on the Beauty model, queued behind each other
   const inFlight = Array.from({ length: 8 }, async () => await fetch(`${server.base}/v1/recommendations`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 256 })
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history, k: 100, beamWidth: 64 })
   }).then(async r => ({ status: r.status, body: await r.json() }), (e: Error) => ({ status: 0, body: e.message })))
   await new Promise(resolve => setTimeout(resolve, 150))
   const started = Date.now()
