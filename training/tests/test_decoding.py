@@ -171,6 +171,19 @@ def chi_square(observed, expected):
     return statistic, chi2.ppf(0.999, len(bins) - 1)
 
 
+def assert_plackett_luce(items: np.ndarray, q: np.ndarray) -> None:
+    """Draws without replacement [n, >=2] follow item probabilities q: first ranks ~ q, and the second rank given
+    the first ~ q_j / (1 - q_i) (Plackett-Luce), each by Pearson's chi-square at 99.9%."""
+    n, m = len(items), len(q)
+    statistic, critical = chi_square(np.bincount(items[:, 0], minlength=m), q * n)
+    assert statistic < critical, f"first ranks: {statistic:.1f} >= {critical:.1f}"
+    pairs = np.zeros(m ** 2)
+    np.add.at(pairs, items[:, 0] * m + items[:, 1], 1)
+    expected = np.array([0 if i == j else q[i] * q[j] / (1 - q[i]) * n for i in range(m) for j in range(m)])
+    statistic, critical = chi_square(pairs, expected)
+    assert statistic < critical, f"pairs: {statistic:.1f} >= {critical:.1f}"
+
+
 @pytest.fixture(scope="module")
 def spread():
     """A small policy whose item probabilities are spread out (no item near 1), for sampling statistics."""
@@ -192,14 +205,7 @@ def test_stochastic_beam_search_samples_exactly(spread, temperature):
     items = items.numpy()
     assert (items >= 0).all() and (items != 4).all()
     assert all(len(set(row)) == 3 for row in items.tolist())
-    first = np.bincount(items[:, 0], minlength=len(CODES))
-    statistic, critical = chi_square(first, q * n)
-    assert statistic < critical, f"first ranks: {statistic:.1f} >= {critical:.1f}"
-    pairs = np.zeros(len(CODES) ** 2)
-    np.add.at(pairs, items[:, 0] * len(CODES) + items[:, 1], 1)
-    expected = np.array([0 if i == j else q[i] * q[j] / (1 - q[i]) * n for i in range(len(CODES)) for j in range(len(CODES))])
-    statistic, critical = chi_square(pairs, expected)
-    assert statistic < critical, f"pairs: {statistic:.1f} >= {critical:.1f}"
+    assert_plackett_luce(items, q)
     assert np.allclose(probs.numpy(), q[items], atol=1e-5)
     qi = q[items]
     assert np.allclose(props.numpy(), qi / (1 - (np.cumsum(qi, 1) - qi)), atol=1e-5)
