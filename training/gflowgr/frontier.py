@@ -105,21 +105,26 @@ def measure(cfg, models: dict[str, Path], temperatures: list[float], seeds: list
             width = beam or manifest["decoding"]["defaultBeamWidth"]  # the card's main table uses the export's width
             for strategy, temperature, seed in [("beam", None, None)] + [("sample", t, s) for t in temperatures for s in seeds]:
                 m = evaluate_exported(model_dir, cases_file, strategy, width, temperature, seed)
-                runs.append({"model": label, "dir": _recorded(model_dir), "decoder_sha256": manifest["onnx"]["decoder"]["sha256"],
-                             "strategy": strategy, "beam": width if strategy == "beam" else None, "temperature": temperature,
-                             "seed": seed, **{k: m[k] for k in METRICS}})
+                runs.append(_run(label, model_dir, manifest["onnx"]["decoder"]["sha256"], strategy,
+                                 width if strategy == "beam" else None, temperature, seed, m))
                 print(f"[frontier] {label} {strategy} T {temperature} seed {seed}: N@10 {m['ndcg@10']:.4f} "
                       f"cov@10 {m['coverage@10']:.3f} ({m['seconds']:.0f} s)", flush=True)
     if cm is None:
         return runs
-    runs.append({"model": CM_LABEL, "dir": _recorded(run.path("cm.pt").resolve()), "decoder_sha256": None, "strategy": "top", "beam": None,
-                 "temperature": None, "seed": None, **{k: top[k] for k in METRICS}})
+    cm_path = run.path("cm.pt").resolve()
+    runs.append(_run(CM_LABEL, cm_path, None, "top", None, None, None, top))
     for temperature in temperatures:
         for seed in seeds:
             m = score(sample_cm(cm, split.test, K, 512, temperature, torch.Generator().manual_seed(seed)), split.test, popularity)
-            runs.append({"model": CM_LABEL, "dir": _recorded(run.path("cm.pt").resolve()), "decoder_sha256": None, "strategy": "sample",
-                         "beam": None, "temperature": temperature, "seed": seed, **{k: m[k] for k in METRICS}})
+            runs.append(_run(CM_LABEL, cm_path, None, "sample", None, temperature, seed, m))
     return runs
+
+
+def _run(label: str, path: Path, decoder_sha256: str | None, strategy: str, beam: int | None, temperature: float | None,
+         seed: int | None, metrics: dict) -> dict:
+    """One scoring run as frontier.json records it."""
+    return {"model": label, "dir": _recorded(path), "decoder_sha256": decoder_sha256, "strategy": strategy, "beam": beam,
+            "temperature": temperature, "seed": seed, **{k: metrics[k] for k in METRICS}}
 
 
 def current(runs: list[dict]) -> bool:
