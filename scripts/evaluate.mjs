@@ -52,7 +52,8 @@ if (!isMainThread) {
   if (!Number.isInteger(beam) || beam < 1 || beam > 1000) fail(`--beam must be an integer from 1 to 1000, not ${beam}`)
   if (strategy !== 'beam' && strategy !== 'sample') fail(`--strategy must be beam or sample, not ${strategy}`)
   // the service's bounds for temperature; a seed below 2^32 keeps seed * 1000003 + index exact: one seed per case
-  if (!(temperature >= 0.01 && temperature <= 10)) fail(`--temperature must be in [0.01, 10], not ${temperature}`)
+  const { TEMPERATURE: { minimum, maximum } } = await import('../dist/src/schemas/recommendations.js')
+  if (!(temperature >= minimum && temperature <= maximum)) fail(`--temperature must be in [${minimum}, ${maximum}], not ${temperature}`)
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) fail(`--seed must be an integer in [0, 2^32), not ${seed}`)
   const { loadManifest } = await import('../dist/src/model/manifest.js')
   let manifest

@@ -3,6 +3,9 @@ import type { Config } from '../config.js'
 import type { CatalogueItem as Item } from '../model/catalogue.js'
 import { CatalogueItem, MODEL_NAME, TEXT_PATTERN, ids, ref } from './common.js'
 
+/** The sampling temperature's bounds (scripts/evaluate.mjs scores with the same). */
+export const TEMPERATURE = { minimum: 0.01, maximum: 10 }
+
 /** Example values taken from the loaded catalogue, so that the documented examples work on this model. */
 export interface Examples { history: string[], items: Item[] }
 
@@ -21,8 +24,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
       'policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity'
   })
   const temperature = Type.Number({
-    minimum: 0.01,
-    maximum: 10,
+    ...TEMPERATURE,
     description: 'sample only (default 1): each level\'s logits are divided by it (below 1: closer to the most probable items; above 1: more spread)'
   })
   const model = Type.String({
