@@ -1,7 +1,7 @@
 // Batched decoding constrained by the item trie (beam search, or sampling without replacement); runs inside
 // an inference worker. Requests with fewer live beams than the widest are padded; padding rows are ignored.
 import { LeafMask, type GlobalMask, type Trie } from './trie.js'
-import { conditionalGumbel, createRng, gumbel, propensities } from './sampling.js'
+import { conditionalGumbel, createRng, gumbel, propensities, type Expansion, type Step } from './sampling.js'
 
 export interface TokenLayout { pad: number, bos: number, levelOffsets: number[], maxHistory: number }
 
@@ -47,9 +47,18 @@ export interface Policy<State> {
 /**
  * A partial item. score: log-probability under the policy over the trie; logq: under the distribution
  * sampled (tempered, masked); key: what beams are ranked by (score for beam search, the perturbed logq for
- * sampling).
+ * sampling); parent: its parent's slot at the previous level. For the propensities, sampling also keeps the
+ * parent beam (`from`) and which of its alive children this is (`child`), and a beam's children's log q once it
+ * is expanded (`expansion`).
  */
-interface Beam { node: number, score: number, logq: number, key: number, token: number, parent: number }
+interface Beam { node: number, score: number, logq: number, key: number, token: number, parent: number, from?: Beam, child?: number, expansion?: Expansion }
+
+/** A sampled beam's path from the root, one step per level. */
+function path (beam: Beam): Step[] {
+  const steps: Step[] = []
+  for (let b = beam; b.from !== undefined; b = b.from) steps.push({ expansion: b.from.expansion!, child: b.child! })
+  return steps.reverse()
+}
 
 export function historyTokens (requests: DecodeRequest[], codes: Int32Array, layout: TokenLayout): { tokens: BigInt64Array, length: number } {
   const L = layout.levelOffsets.length
@@ -164,11 +173,12 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
           perturbed[i] = aliveLogq[i] + gumbel(rng)
           if (perturbed[i] > max) max = perturbed[i]
         }
+        beam.expansion = { logq: beam.logq, children: aliveLogq.slice(0, alive) }
         for (let i = 0; i < alive; i++) {
           const key = conditionalGumbel(beam.key, perturbed[i], max)
           if (!top.admits(key)) continue
           const e = aliveEdge[i]
-          top.insert({ key, score: beam.score + logits[base + b.childCode[e]] - logZ, logq: aliveLogq[i], parent: slot, node: e + 1, token: b.childCode[e] + offset })
+          top.insert({ key, score: beam.score + logits[base + b.childCode[e]] - logZ, logq: aliveLogq[i], parent: slot, node: e + 1, token: b.childCode[e] + offset, from: beam, child: i })
         }
       }
       return top.beams
@@ -179,7 +189,7 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
     const result: DecodeResult = { items: best.map(beam => trie.item(beam.node)), scores: best.map(beam => beam.score) }
     if (requests[request].strategy === 'sample') {
       result.probabilities = best.map(beam => Math.exp(beam.logq))
-      result.propensities = propensities(result.probabilities)
+      result.propensities = propensities(best.map(beam => ({ logq: beam.logq, path: path(beam) })))
     }
     return result
   })

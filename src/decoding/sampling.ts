@@ -39,15 +39,48 @@ export function conditionalGumbel (parent: number, perturbed: number, max: numbe
   return parent - Math.max(0, v) - Math.log1p(Math.exp(-Math.abs(v)))
 }
 
+/** A trie node the sampler expanded: its own log q, and its alive children's (absolute, not per level). */
+export interface Expansion { logq: number, children: Float64Array }
+
+/** One step of a drawn item's path: the node expanded and which of its alive children the path took. */
+export interface Step { expansion: Expansion, child: number }
+
+/** log of the summed q of the children not drawn yet; -Infinity when every child is drawn. */
+function logMassNotDrawn (children: Float64Array, drawn: Uint8Array): number {
+  let max = -Infinity
+  for (let i = 0; i < children.length; i++) if (drawn[i] === 0 && children[i] > max) max = children[i]
+  if (max === -Infinity) return max
+  let sum = 0
+  for (let i = 0; i < children.length; i++) if (drawn[i] === 0) sum += Math.exp(children[i] - max)
+  return max + Math.log(sum)
+}
+
 /**
- * Plackett-Luce propensities of a ranking drawn without replacement: the probability that the item at rank r
- * was drawn there given the items above it, q_r / (1 - sum_{j<r} q_j).
+ * Plackett-Luce propensities of items drawn without replacement, in drawing order: the probability that the
+ * item at rank r was drawn there given the items above it, q_r / (the mass not yet drawn).
+ * That mass is not 1 - sum_{j<r} q_j: that is 0 once a q_j rounds to 1 (a dominant item at a low temperature)
+ * and loses every digit of the later ranks. It is the sum, over every node on a drawn path, of its alive
+ * children off the drawn paths: the subtrees not drawn from, which partition what is left. Each node's share
+ * is kept in log space and lowered by a drawn child only while that child is at most half of it (a subtraction
+ * that keeps its digits); otherwise it is summed again over the children left.
+ * draws[r]: item r's log q, and its path from the root, one step per level.
  */
-export function propensities (probabilities: number[]): number[] {
-  let taken = 0
-  return probabilities.map(q => {
-    const p = q / Math.max(1 - taken, Number.MIN_VALUE)
-    taken += q
-    return Math.min(1, p)
+export function propensities (draws: Array<{ logq: number, path: Step[] }>): number[] {
+  const left = new Map<Expansion, { drawn: Uint8Array, logMass: number }>() // per node on a drawn path: its children not drawn
+  return draws.map(({ logq, path }, rank) => {
+    let max = -Infinity
+    for (const node of left.values()) if (node.logMass > max) max = node.logMass
+    let sum = 0
+    for (const node of left.values()) sum += Math.exp(node.logMass - max)
+    const logLeft = rank === 0 ? 0 : max + Math.log(sum) // the first draw has all of q
+    for (const { expansion, child } of path) {
+      let node = left.get(expansion)
+      if (node === undefined) left.set(expansion, node = { drawn: new Uint8Array(expansion.children.length), logMass: expansion.logq })
+      if (node.drawn[child] === 1) continue // a prefix drawn before: this node's share is unchanged
+      node.drawn[child] = 1
+      const share = Math.exp(expansion.children[child] - node.logMass)
+      node.logMass = share <= 0.5 ? node.logMass + Math.log1p(-share) : logMassNotDrawn(expansion.children, node.drawn)
+    }
+    return Math.min(1, Math.exp(logq - logLeft))
   })
 }

@@ -13,26 +13,41 @@ const policy = new FakePolicy()
 
 const sample = (more: Partial<DecodeRequest> = {}) => request([1, 4, 7], { strategy: 'sample', k: 3, beamWidth: 3, temperature: 1, seed: 1, ...more })
 
-/** q(item): the product over levels of softmax(logits / T) over the children with an allowed item below. */
-async function exact (r: DecodeRequest): Promise<number[]> {
+/** log q(item): the sum over levels of log softmax(logits / T) over the children with an allowed item below. */
+async function exactLog (r: DecodeRequest): Promise<number[]> {
   const { tokens, length } = historyTokens([r], CODES, LAYOUT)
   const { seeds: [seed] } = await policy.encode(tokens, 1, length, BigInt64Array.of(BigInt(r.userToken)))
   const mask = new LeafMask(trie, CODES, r.exclude, r.allow)
   return Array.from({ length: N }, (_, item) => {
-    let node = 0; let q = 1; const prefix = [LAYOUT.bos]
+    let node = 0; let q = 0; const prefix = [LAYOUT.bos]
     for (let l = 0; l < 3; l++) {
       const logits = policy.logits(seed, prefix)
       const first = trie.b.firstChild[node]
       const alive = Array.from({ length: trie.b.childCount[node] }, (_, i) => first + i).filter(e => mask.alive(e + 1) > 0)
       const code = CODES[item * 3 + l]
       const child = trie.child(node, code)
-      if (!alive.includes(child - 1)) return 0
-      const z = alive.reduce((s, e) => s + Math.exp(Math.fround(logits[trie.b.childCode[e]]) / r.temperature), 0)
-      q *= Math.exp(Math.fround(logits[code]) / r.temperature) / z
+      if (!alive.includes(child - 1)) return -Infinity
+      const scaled = alive.map(e => Math.fround(logits[trie.b.childCode[e]]) / r.temperature)
+      const max = Math.max(...scaled)
+      q += Math.fround(logits[code]) / r.temperature - max - Math.log(scaled.reduce((s, x) => s + Math.exp(x - max), 0))
       node = child
       prefix.push(code + LAYOUT.levelOffsets[l])
     }
     return q
+  })
+}
+
+const exact = async (r: DecodeRequest): Promise<number[]> => (await exactLog(r)).map(Math.exp)
+
+/**
+ * The Plackett-Luce propensities of a draw, in log space: log q_r minus the log of the summed q of the items
+ * not drawn above it (positive terms only, so exact however close to 1 the first draws' q are).
+ */
+function exactLogPropensities (items: number[], logq: number[]): number[] {
+  return items.map((item, rank) => {
+    const left = logq.filter((_, i) => !items.slice(0, rank).includes(i) && logq[i] > -Infinity)
+    const max = Math.max(...left)
+    return logq[item] - max - Math.log(left.reduce((s, x) => s + Math.exp(x - max), 0))
   })
 }
 
@@ -96,11 +111,28 @@ for (const temperature of [1, 0.5, 2]) {
     for (const r of results.slice(0, 200)) {
       const expectedQ = r.items.map(i => q[i])
       r.probabilities.forEach((p, rank) => assert.ok(Math.abs(p - expectedQ[rank]) < 1e-6, `probability ${p} vs ${expectedQ[rank]}`))
-      let taken = 0
+      const expectedP = exactLogPropensities(r.items, q.map(Math.log)).map(Math.exp)
+      r.propensities.forEach((p, rank) => assert.ok(Math.abs(p - expectedP[rank]) < 1e-6, `propensity ${p} vs ${expectedP[rank]}`))
+    }
+  })
+}
+
+// At the lowest temperatures the first draw's q rounds to 1, and 1 - q to 0: the later ranks' propensities
+// must still be q_r over the mass left, not 1 (the bug the old 1 - sum q_j formula had).
+for (const temperature of [0.01, 0.02]) {
+  test(`temperature ${temperature}: every rank's propensity is exact when the first item's q rounds to 1`, async () => {
+    const base = sample({ temperature, k: N - 1, beamWidth: N - 1, exclude: Int32Array.from([5]) })
+    const logq = await exactLog(base)
+    const results = await draws(base, 50)
+    assert.ok(results.some(r => r.probabilities[0] === 1), 'the test needs a first draw whose q rounds to 1')
+    for (const r of results) {
+      assert.equal(new Set(r.items).size, N - 1)
+      const expected = exactLogPropensities(r.items, logq)
       r.propensities.forEach((p, rank) => {
-        assert.ok(Math.abs(p - expectedQ[rank] / (1 - taken)) < 1e-6)
-        taken += expectedQ[rank]
+        if (expected[rank] < -700) assert.ok(p < 1e-300, `rank ${rank + 1}: propensity ${p}, expected exp(${expected[rank]})`)
+        else assert.ok(Math.abs(Math.log(p) - expected[rank]) < 1e-6, `rank ${rank + 1}: log propensity ${Math.log(p)} vs ${expected[rank]}`)
       })
+      assert.equal(r.propensities[N - 2], 1, 'the last item left is drawn for certain')
     }
   })
 }
@@ -113,5 +145,19 @@ test('the conditional Gumbel keeps the maximum at the parent and the order of th
   const xs = Array.from({ length: 10_000 }, rng)
   assert.ok(xs.every(x => x > 0 && x < 1))
   assert.ok(Math.abs(xs.reduce((s, x) => s + x, 0) / xs.length - 0.5) < 0.01)
-  assert.deepEqual(propensities([0.5, 0.25, 0.25]), [0.5, 0.5, 1])
+})
+
+test('propensities: q_r over the mass left off the drawn paths, exact when 1 - sum q_j would round to 0', () => {
+  // root -> a (q 1 - e^-50) and b (e^-50); a -> leaves a0 (q ~1) and a1 (e^-60); b -> leaves b0, b1 (halves)
+  const root = { logq: 0, children: Float64Array.of(Math.log1p(-Math.exp(-50)), -50) }
+  const a = { logq: root.children[0], children: Float64Array.of(root.children[0] + Math.log1p(-Math.exp(-60)), -60) }
+  const b = { logq: -50, children: Float64Array.of(-50 - Math.LN2, -50 - Math.LN2) }
+  const draw = (top: number, node: typeof a, leaf: number) => ({ logq: node.children[leaf], path: [{ expansion: root, child: top }, { expansion: node, child: leaf }] })
+  const p = propensities([draw(0, a, 0), draw(0, a, 1), draw(1, b, 0), draw(1, b, 1)])
+  assert.equal(p[0], 1)
+  assert.ok(Math.abs(p[1] / (Math.exp(-60) / (Math.exp(-60) + Math.exp(-50))) - 1) < 1e-12, `rank 2: ${p[1]}`)
+  assert.ok(Math.abs(p[2] - 0.5) < 1e-12 && Math.abs(p[3] - 1) < 1e-12, `ranks 3 and 4: ${p[2]}, ${p[3]}`)
+  const flat = { logq: 0, children: Float64Array.from([0.5, 0.25, 0.25], Math.log) }
+  const even = propensities([0, 1, 2].map(child => ({ logq: flat.children[child], path: [{ expansion: flat, child }] })))
+  even.forEach((x, i) => assert.ok(Math.abs(x - [0.5, 0.5, 1][i]) < 1e-12, `${x}`))
 })

@@ -112,6 +112,29 @@ for (const model of ['beauty-gflowgr', 'ml1m-gflowgr']) {
   })
 }
 
+// The hostile review's input: at T 0.01-0.02 the first item's q rounds to 1, and the old 1 - sum q_j denominator
+// made every later propensity 1 although those items had q of 1e-35 and less.
+test('strategy sample on the shipped Beauty model: propensities stay exact when the first item takes all of q', async (t) => {
+  const { app } = await build(t, { MODEL_DIR: path.join(SHIPPED_MODELS, 'beauty-gflowgr') })
+  for (const temperature of [0.01, 0.02]) {
+    const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: ['B00150LT40', 'B000142FVW', 'B0069FDR96'], k: 100, strategy: 'sample', seed: 1, temperature } })
+    assert.equal(res.statusCode, 200)
+    const items: Array<{ probability: number, propensity: number }> = res.json().items
+    assert.equal(items.length, 100)
+    assert.equal(items[0].probability, 1)
+    assert.ok(items.every(i => i.propensity > 0 && i.propensity <= 1))
+    assert.ok(items.slice(1).some(i => i.propensity < 0.5), `T ${temperature}: later ranks are not all certain`)
+    // the mass left before rank r is q_r / propensity_r, and it shrinks by exactly q_r from one rank to the next
+    // (checked where the subtraction keeps its digits: q_r at most half of what is left)
+    const left = items.map(i => i.probability / i.propensity)
+    for (let r = 1; r + 1 < items.length; r++) {
+      if (items[r].probability > 0 && items[r].probability <= left[r] / 2) {
+        assert.ok(Math.abs(left[r + 1] / (left[r] - items[r].probability) - 1) < 1e-6, `T ${temperature}, rank ${r + 1}: ${left[r + 1]} vs ${left[r] - items[r].probability}`)
+      }
+    }
+  }
+})
+
 test('strategy sample: k distinct allowed items with probabilities and propensities, reproducible by seed, on POST and GET alike', async (t) => {
   const { app } = await build(t)
   await app.inject({ method: 'PUT', url: '/v1/users/s1/history', payload: { events: HISTORY.map(itemId => ({ itemId })) } })

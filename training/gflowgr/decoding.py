@@ -9,6 +9,7 @@ the best `beam` of all beams x children survive. Leaves map to items.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .model import BOS, Policy
 from .trie import TrieTensors, masked_log_softmax
@@ -82,7 +83,8 @@ def stochastic_beam_search(policy: Policy, trie: TrieTensors, history_tokens: to
     width k that keeps the largest perturbed values ends with an exact sample, in sampling order.
 
     -> items [B,k] (-1 where fewer items are allowed), scores [B,k] (log P over the trie, as beam_search),
-       probabilities [B,k] (q), propensities [B,k] (q_r / (1 - sum_{j<r} q_j), Plackett-Luce).
+       probabilities [B,k] (q, float64), propensities [B,k] (Plackett-Luce: q_r over the mass not yet drawn; see
+       _propensities).
     """
     B = history_tokens.shape[0]
     device = history_tokens.device
@@ -90,13 +92,14 @@ def stochastic_beam_search(policy: Policy, trie: TrieTensors, history_tokens: to
     alive = trie.alive_counts(excluded) if excluded is not None else None
     node = torch.zeros(B, 1, dtype=torch.long, device=device)
     score = torch.zeros(B, 1, device=device)
-    logq = torch.zeros(B, 1, device=device)
+    logq = torch.zeros(B, 1, dtype=torch.float64, device=device)  # float64: propensities divide tiny masses
     key = torch.zeros(B, 1, device=device)
     token = torch.full((B, 1), BOS, dtype=torch.long, device=device)
     parent = torch.zeros(B, 1, dtype=torch.long, device=device)
     past = None  # no positions yet
     offsets = torch.tensor(policy.cfg.level_offsets, device=device)
     neg_inf = float("-inf")
+    expansions = []  # per level: the children's log q [B,W,V] (-inf where not alive), and the top's slots and codes
     for level in range(policy.cfg.levels):
         logits, past = policy.decode_step(token, parent, past, cross_kv, memory_bias, torch.tensor(level, device=device))
         children = trie.child_table[node]                                                    # [B,W,V]
@@ -105,7 +108,7 @@ def stochastic_beam_search(policy: Policy, trie: TrieTensors, history_tokens: to
         if alive is not None:
             live &= torch.gather(alive, 1, children.clamp(min=0).view(B, -1)).view(children.shape) > 0
         child_score = score[..., None] + masked_log_softmax(logits, valid)
-        child_logq = logq[..., None] + masked_log_softmax(logits / temperature, live)
+        child_logq = logq[..., None] + masked_log_softmax(logits.double() / temperature, live)
         u = torch.rand(child_logq.shape, generator=generator, device=device).clamp(min=1e-12, max=1 - 1e-12)
         perturbed = torch.where(live, child_logq - torch.log(-torch.log(u)), torch.full_like(child_logq, neg_inf))
         maximum = perturbed.max(dim=-1, keepdim=True).values
@@ -117,9 +120,34 @@ def stochastic_beam_search(policy: Policy, trie: TrieTensors, history_tokens: to
         score = torch.gather(child_score.view(B, -1), 1, top)
         logq = torch.gather(child_logq.view(B, -1), 1, top)
         token = code + offsets[level]
+        expansions.append((torch.where(live, child_logq, neg_inf), parent, code))
     dead = key == neg_inf
     items = torch.where(dead, torch.full_like(node, -1), trie.leaf_item[node.clamp(min=0)])
     q = torch.where(dead, torch.zeros_like(logq), logq.exp())
-    taken = torch.cumsum(q, dim=1) - q
-    propensity = torch.where(dead, torch.zeros_like(q), (q / (1 - taken).clamp(min=1e-30)).clamp(max=1))
+    propensity = torch.where(dead, torch.zeros_like(q), (logq - _log_mass_left(expansions)).exp().clamp(max=1))
     return items, score, q, propensity
+
+
+def _log_mass_left(expansions) -> torch.Tensor:
+    """log of the q not yet drawn before each rank [B,k]: the denominator of the Plackett-Luce propensity.
+
+    Not 1 - sum_{j<r} q_j, which is 0 once a q_j rounds to 1 (a dominant item at a low temperature). Instead, the
+    sum over every node on a drawn path of its alive children off the drawn paths: the subtrees not drawn from,
+    which partition what is left. Positive terms only, in log space, so exact however small it is.
+    expansions[l]: level l's children log q [B,W,V] and the slots [B,K] and codes [B,K] of the top it kept."""
+    B, K = expansions[-1][1].shape
+    pick = torch.arange(K, device=expansions[-1][1].device).expand(B, K)  # per final rank, its index in each level's top
+    terms = []
+    for child_logq, parent, code in reversed(expansions):
+        W, V = child_logq.shape[1:]
+        slot, c = parent.gather(1, pick), code.gather(1, pick)
+        # what the ranks above each rank drew here: the expanded slots and their children
+        child, expanded = F.one_hot(slot * V + c, W * V), F.one_hot(slot, W)
+        drawn_child = (child.cumsum(1) - child) > 0                                              # [B,K,W*V]
+        drawn_slot = (expanded.cumsum(1) - expanded) > 0                                         # [B,K,W]
+        off_path = drawn_slot.repeat_interleave(V, dim=-1) & ~drawn_child
+        terms.append(torch.where(off_path, child_logq.reshape(B, 1, W * V), float("-inf")).logsumexp(-1))
+        pick = slot
+    left = torch.stack(terms, -1).logsumexp(-1)
+    left[:, 0] = 0  # the first draw has all of q
+    return left

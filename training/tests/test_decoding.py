@@ -133,28 +133,43 @@ from scipy.stats import chi2  # noqa: E402
 from gflowgr.decoding import conditional_gumbel, stochastic_beam_search  # noqa: E402
 
 
-def exact_q(policy, trie, history, user, temperature, excluded):
-    """q(item): the product over levels of softmax(logits / T) over the children with an allowed item below."""
+def exact_logq(policy, trie, history, user, temperature, excluded):
+    """log q(item): the sum over levels of log softmax(logits / T) over the children with an allowed item below."""
     tensors = trie.tensors()
     item_tokens = build_item_tokens(CODES, policy.cfg)
     hist = history_batch([history], item_tokens, policy.cfg.max_history)
     kv, bias = policy.encode(hist, user_tokens([user], policy))
     alive = tensors.alive_counts([excluded])[0]
-    q = np.zeros(len(CODES))
+    logq = np.full(len(CODES), -np.inf)
     offsets = policy.cfg.level_offsets
     for item, row in enumerate(CODES.tolist()):
         if item in excluded:
             continue
-        past, token, parent, node, prob = None, torch.tensor([[1]]), torch.zeros(1, 1, dtype=torch.long), 0, 1.0
+        past, token, parent, node, total = None, torch.tensor([[1]]), torch.zeros(1, 1, dtype=torch.long), 0, 0.0
         for level, code in enumerate(row):
             logits, past = policy.decode_step(token, parent, past, kv, bias, torch.tensor(level))
             children = tensors.child_table[node]
             live = (children >= 0) & (alive[children.clamp(min=0)] > 0)
-            prob *= masked_log_softmax(logits[0, 0] / temperature, live)[code].exp().item()
+            total += masked_log_softmax(logits[0, 0].double() / temperature, live)[code].item()
             node = children[code].item()
             token, parent = torch.tensor([[code + offsets[level]]]), torch.zeros(1, 1, dtype=torch.long)
-        q[item] = prob
-    return q
+        logq[item] = total
+    return logq
+
+
+def exact_q(policy, trie, history, user, temperature, excluded):
+    return np.exp(exact_logq(policy, trie, history, user, temperature, excluded))
+
+
+def exact_log_propensities(items: np.ndarray, logq: np.ndarray) -> np.ndarray:
+    """Plackett-Luce in log space: log q_r minus the log of the summed q of the items not drawn above it
+    (positive terms only, so exact however close to 1 the first draws' q are)."""
+    out = np.zeros(items.shape)
+    for row, draw in enumerate(items.tolist()):
+        for rank, item in enumerate(draw):
+            left = np.delete(logq, draw[:rank])
+            out[row, rank] = logq[item] - np.logaddexp.reduce(left[left > -np.inf])
+    return out
 
 
 def chi_square(observed, expected):
@@ -194,7 +209,8 @@ def spread():
 def test_stochastic_beam_search_samples_exactly(spread, temperature):
     policy, trie, tensors, item_tokens = spread
     history, user, excluded = [1, 3], "u1", [4]
-    q = exact_q(policy, trie, history, user, temperature, excluded)
+    logq = exact_logq(policy, trie, history, user, temperature, excluded)
+    q = np.exp(logq)
     assert abs(q.sum() - 1) < 1e-5 and q[4] == 0
     assert (q > 0.02).sum() >= 3, f"the test needs a spread distribution: {q.round(3)}"
     n = 20_000
@@ -207,8 +223,31 @@ def test_stochastic_beam_search_samples_exactly(spread, temperature):
     assert all(len(set(row)) == 3 for row in items.tolist())
     assert_plackett_luce(items, q)
     assert np.allclose(probs.numpy(), q[items], atol=1e-5)
-    qi = q[items]
-    assert np.allclose(props.numpy(), qi / (1 - (np.cumsum(qi, 1) - qi)), atol=1e-5)
+    assert np.allclose(props.numpy()[:500], np.exp(exact_log_propensities(items[:500], logq)), atol=1e-5)
+
+
+@pytest.mark.parametrize("temperature", [0.01, 0.02])
+def test_stochastic_beam_search_propensities_are_exact_when_the_first_q_rounds_to_1(spread, temperature):
+    """At the lowest temperatures 1 - q_1 rounds to 0 or keeps a few digits: later ranks' propensities must still be q_r over the mass
+    left, not 1 (what the 1 - sum q_j formula gave)."""
+    policy, trie, tensors, item_tokens = spread
+    history, user, excluded = [1, 3], "u1", [4]
+    logq = exact_logq(policy, trie, history, user, temperature, excluded)
+    n, k = 20, len(CODES) - 1
+    hist = history_batch([history] * n, item_tokens, policy.cfg.max_history)
+    generator = torch.Generator().manual_seed(20261130)
+    items, _, probs, props = stochastic_beam_search(policy, tensors, hist, user_tokens([user] * n, policy), k=k,
+                                                    temperature=temperature, generator=generator, excluded=[excluded] * n)
+    items = items.numpy()
+    assert all(sorted(row) == [i for i in range(len(CODES)) if i != 4] for row in items.tolist())
+    assert (1 - probs[:, 0] < 1e-6).any(), "the test needs a first draw whose 1 - q is below float32 resolution"
+    expected = exact_log_propensities(items, logq)
+    got = props.numpy()
+    tiny = expected < -700
+    assert (got[tiny] < 1e-300).all()
+    # float32 logits divided by T 0.01: each log q is exact to about 1e-4
+    assert np.allclose(np.log(got[~tiny]), expected[~tiny], atol=1e-3), np.abs(np.log(got[~tiny]) - expected[~tiny]).max()
+    assert (got[:, -1] == 1).all()
 
 
 def test_conditional_gumbel_keeps_the_maximum_at_the_parent():
