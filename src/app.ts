@@ -26,6 +26,25 @@ const KEYED: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }]
 // A path parameter may be percent-encoded: up to 12 characters per code point (%F0%9F%98%80).
 const ENCODED_CHARS_PER_CHAR = 12
 
+/**
+ * OpenAPI 3.0 ignores the siblings of a $ref, so a request body given as ref(...) cannot carry named examples.
+ * Routes put them in their schema as x-body-examples (Example Objects by name), which @fastify/swagger copies
+ * onto the operation; this moves them to the JSON request body, where Swagger UI offers each by name.
+ */
+function namedBodyExamples<T extends { paths?: object }> (doc: T): T {
+  type Operation = { 'x-body-examples'?: object, requestBody?: { content?: Record<string, { examples?: object }> } }
+  for (const operations of Object.values(doc.paths ?? {}) as Array<Record<string, Operation>>) {
+    for (const operation of Object.values(operations)) {
+      const examples = operation['x-body-examples']
+      if (examples === undefined) continue
+      delete operation['x-body-examples']
+      const media = operation.requestBody?.content?.['application/json']
+      if (media !== undefined) media.examples = examples
+    }
+  }
+  return doc
+}
+
 export async function buildApp (deps: Deps, options: FastifyServerOptions = {}): Promise<App> {
   const { config, metrics } = deps
   const lifecycle = deps.lifecycle ?? new Lifecycle()
@@ -112,7 +131,8 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     },
     stripBasePath: false, // the server URL is relative; the routes' paths are complete
     // component schemas are named by their $id (Error, Recommendation, ...), not def-0, def-1
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
+    transformObject: (document) => 'openapiObject' in document ? namedBodyExamples(document.openapiObject) : document.swaggerObject
   })
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => { route.config = { auth: 'docs', ...route.config } })

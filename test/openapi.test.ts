@@ -70,6 +70,13 @@ function exampleOf (doc: Schema, schema: Schema | undefined, media?: Schema): un
   return undefined
 }
 
+/** A media type's examples: its named examples (OpenAPI Example Objects) when it has them, else its one example. */
+function examplesOf (doc: Schema, media: Schema): unknown[] {
+  if (media.examples !== undefined) return Object.values<Schema>(media.examples).map(e => e.value)
+  const one = exampleOf(doc, media.schema, media)
+  return one === undefined ? [] : [one]
+}
+
 test('every request body and success response has an example that validates against its schema', async (t) => {
   const { doc } = await documentOf(t)
   const ajv = compiler(doc)
@@ -77,9 +84,9 @@ test('every request body and success response has an example that validates agai
   for (const { method, path: p, op } of operations(doc)) {
     const media = op.requestBody?.content?.['application/json']
     if (media !== undefined) {
-      const example = exampleOf(doc, media.schema, media)
-      assert.notEqual(example, undefined, `${method} ${p}: request body example`)
-      assert.ok(ajv.validate(media.schema, example), `${method} ${p} request example: ${ajv.errorsText()}`)
+      const examples = examplesOf(doc, media)
+      assert.ok(examples.length > 0, `${method} ${p}: request body example`)
+      for (const example of examples) assert.ok(ajv.validate(media.schema, example), `${method} ${p} request example: ${ajv.errorsText()}`)
       checked++
     }
     for (const [status, response] of Object.entries<Schema>(op.responses)) {
@@ -112,13 +119,29 @@ test('the documented example requests work, and their live responses validate ag
     }
     const media = op.requestBody?.content?.['application/json']
     const headers = op.security !== undefined && op.security.length > 0 ? ADMIN_HEADERS : {} // documented as keyed: the admin routes
-    const res = await app.inject({ method: method.toUpperCase() as 'GET', url: query.length > 0 ? `${url}?${query.join('&')}` : url, headers, ...(media !== undefined && { payload: exampleOf(doc, media.schema, media) as object }) })
-    assert.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`)
-    const documented = op.responses[String(res.statusCode)]
-    assert.ok(documented !== undefined, `${method} ${p}: status ${res.statusCode} is not documented`)
-    const json = documented.content?.['application/json']
-    if (json !== undefined) assert.ok(ajv.validate(json.schema, res.json()), `${method} ${p}: live response does not match: ${ajv.errorsText()}`)
+    for (const payload of media === undefined ? [undefined] : examplesOf(doc, media)) {
+      const res = await app.inject({ method: method.toUpperCase() as 'GET', url: query.length > 0 ? `${url}?${query.join('&')}` : url, headers, ...(payload !== undefined && { payload: payload as object }) })
+      assert.ok(res.statusCode < 300, `${method} ${url}: ${res.statusCode} ${res.body.slice(0, 300)}`)
+      const documented = op.responses[String(res.statusCode)]
+      assert.ok(documented !== undefined, `${method} ${p}: status ${res.statusCode} is not documented`)
+      const json = documented.content?.['application/json']
+      if (json !== undefined) assert.ok(ajv.validate(json.schema, res.json()), `${method} ${p}: live response does not match: ${ajv.errorsText()}`)
+    }
   }
+})
+
+test('recommendation requests document both strategies: named body examples, and query examples for sampling', async (t) => {
+  const { doc, app } = await documentOf(t)
+  const media = doc.paths['/v1/recommendations'].post.requestBody.content['application/json']
+  assert.deepEqual(Object.keys(media.examples), ['beam', 'sample'])
+  assert.equal(media.examples.sample.value.strategy, 'sample')
+  const res = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: media.examples.sample.value })
+  assert.equal(res.statusCode, 200)
+  assert.equal(res.json().seed, media.examples.sample.value.seed)
+  assert.ok(res.json().items.every((i: { propensity?: number }) => typeof i.propensity === 'number'))
+  const get = doc.paths['/v1/users/{userId}/recommendations'].get.parameters
+  const example = (name: string) => get.find((x: Schema) => x.name === name)?.schema?.example ?? get.find((x: Schema) => x.name === name)?.example
+  assert.deepEqual([example('strategy'), example('temperature'), example('seed')], ['sample', 1, 7])
 })
 
 test('the committed openapi.json is the document the service serves on its default model', async (t) => {

@@ -21,11 +21,13 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
   const strategy = Type.Union([Type.Literal('beam'), Type.Literal('sample')], {
     default: 'beam',
     description: 'beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the ' +
-      'policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity'
+      'policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity',
+    example: 'sample'
   })
   const temperature = Type.Number({
     ...TEMPERATURE,
-    description: 'sample only (default 1): each level\'s logits are divided by it (below 1: closer to the most probable items; above 1: more spread)'
+    description: 'sample only (default 1): each level\'s logits are divided by it (below 1: closer to the most probable items; above 1: more spread)',
+    example: 1
   })
   const model = Type.String({
     ...MODEL_NAME,
@@ -35,7 +37,8 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
   const seed = Type.Integer({
     minimum: 0,
     maximum: 4294967295,
-    description: 'sample only: the same request with the same seed draws the same items; without one, a random seed is used and returned'
+    description: 'sample only: the same request with the same seed draws the same items; without one, a random seed is used and returned',
+    example: 7
   })
   const Category = Type.String({ minLength: 1, maxLength: 200, ...TEXT_PATTERN, description: 'A category, exactly as in the catalogue' })
   const exclude = Type.Array(ItemId, { maxItems: config.maxHistoryItems, description: 'Item ids never to recommend' })
@@ -64,8 +67,16 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     title: 'RecommendationRequest',
     additionalProperties: false,
     description: 'Every field is optional; omit a field for its default (null is refused)',
-    examples: [{ userId: 'user-42', history: ex.history, k: 5 }, { userId: 'user-42', history: ex.history, k: 5, strategy: 'sample', temperature: 1, seed: 7 }]
+    examples: [{ userId: 'user-42', history: ex.history, k: 5 }]
   })
+  // OpenAPI 3.0 keeps one example per schema: the request's two uses are named examples of the route's body
+  const requestExamples = {
+    beam: { summary: 'The k most probable items (beam search, the default)', value: { userId: 'user-42', history: ex.history, k: 5 } },
+    sample: {
+      summary: 'k items drawn without replacement, with propensities; the same seed draws the same items',
+      value: { userId: 'user-42', history: ex.history, k: 5, strategy: 'sample', temperature: 1, seed: 7 }
+    }
+  }
 
   const RecommendedItem = Type.Composite([CatalogueItem, Type.Object({
     rank: Type.Integer({ minimum: 1 }),
@@ -119,7 +130,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     categories: Type.Optional(categories)
   }, { additionalProperties: false, description: 'Repeat a parameter for several values: categories=Makeup&categories=Nails' })
 
-  return { RecommendationRequest, RecommendedItem, Recommendation, UserRecommendationQuery, UserParams: Type.Object({ userId: UserId }) }
+  return { RecommendationRequest, requestExamples, RecommendedItem, Recommendation, UserRecommendationQuery, UserParams: Type.Object({ userId: UserId }) }
 }
 
 export type RecommendationRequestBody = Static<ReturnType<typeof recommendationSchemas>['RecommendationRequest']>

@@ -3374,13 +3374,20 @@ export interface components {
             /**
              * @description beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity
              * @default beam
+             * @example sample
              */
             strategy?: "beam" | "sample";
             /** @description Beam width of the constrained beam search (default 20); raised to k when smaller */
             beamWidth?: number;
-            /** @description sample only (default 1): each level's logits are divided by it (below 1: closer to the most probable items; above 1: more spread) */
+            /**
+             * @description sample only (default 1): each level's logits are divided by it (below 1: closer to the most probable items; above 1: more spread)
+             * @example 1
+             */
             temperature?: number;
-            /** @description sample only: the same request with the same seed draws the same items; without one, a random seed is used and returned */
+            /**
+             * @description sample only: the same request with the same seed draws the same items; without one, a random seed is used and returned
+             * @example 7
+             */
             seed?: number;
             /**
              * @description Never recommend items of the history
