@@ -4,6 +4,7 @@ import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import { authPlugin } from './http/auth.js'
 import secureJson from 'secure-json-parse'
 import { AppError, errors } from './errors.js'
@@ -21,6 +22,7 @@ import modelRoutes from './routes/model.js'
 import recommendationRoutes from './routes/recommendations.js'
 import userRoutes from './routes/users.js'
 
+const NO_QUERY = Type.Object({}, { additionalProperties: false })
 /** OpenAPI security requirement: an x-api-key header or a bearer token. */
 const KEYED: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }]
 // A path parameter may be percent-encoded: up to 12 characters per code point (%F0%9F%98%80).
@@ -154,6 +156,8 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     v1.addHook('onRoute', (route) => {
       route.config = { auth: 'api', ...route.config }
       if (route.config.auth === 'admin' && route.schema !== undefined) route.schema.security = KEYED
+      // a parameter a route does not take is refused, not ignored: GET /v1/model?model=x must not answer about another model
+      if (route.schema !== undefined && route.schema.querystring === undefined) route.schema.querystring = NO_QUERY
     })
     const scoped = v1 as unknown as App
     const routeDeps = { ...deps, lifecycle, schemas }
