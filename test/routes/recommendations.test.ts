@@ -179,5 +179,13 @@ test('strategy sample: k distinct allowed items with probabilities and propensit
     assert.equal(res.statusCode, 400, JSON.stringify(payload))
     assert.equal(res.json().details.field, field, JSON.stringify(payload))
   }
-  assert.equal((await app.inject({ url: '/v1/users/s1/recommendations?strategy=sample&temperature=Infinity' })).json().details.field, 'query.temperature')
+  // query numbers are plain decimals only (README, Types are strict)
+  for (const temperature of ['Infinity', '.5', '1.', '1e-1', '0x1', '+1', '1,5']) {
+    const res = await app.inject({ url: `/v1/users/s1/recommendations?strategy=sample&temperature=${encodeURIComponent(temperature)}` })
+    assert.equal(res.statusCode, 400, temperature)
+    assert.equal(res.json().details.field, 'query.temperature', temperature)
+  }
+  const half = await app.inject({ url: '/v1/users/s1/recommendations?strategy=sample&temperature=0.5&seed=1' })
+  assert.equal(half.statusCode, 200)
+  assert.equal(half.json().temperature, 0.5)
 })
