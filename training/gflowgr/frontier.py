@@ -202,7 +202,7 @@ NDCG@10 where each curve first reaches coverage@10 .50 (linear between its point
 def parse(argv: list[str]) -> dict:
     args = {"config": None, "models": {}, "temperatures": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0], "seeds": [1, 2, 3],
             "beam": None, "out": None, "overrides": []}
-    rest = list(argv)
+    rest, given = list(argv), set()
     while rest:
         flag = rest.pop(0)
         if "=" in flag and flag.split("=", 1)[0] in FLAGS:  # --flag=value
@@ -214,6 +214,9 @@ def parse(argv: list[str]) -> dict:
             value = rest.pop(0)
         else:
             raise FrontierError(USAGE)
+        if flag != "--model" and flag in given:  # one value each: a second one would silently win
+            raise FrontierError(f"{flag} is given twice")
+        given.add(flag)
         if flag == "--model":
             label, sep, directory = value.partition("=")
             if not sep or not label or not (Path(directory) / "manifest.json").is_file():
