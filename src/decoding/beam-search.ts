@@ -169,7 +169,7 @@ export async function beamSearch<E> (policy: Policy<E>, trie: Trie, codes: Int32
         const logZq = logSumExp(aliveLogq, alive)
         let max = -Infinity
         for (let i = 0; i < alive; i++) {
-          aliveLogq[i] = beam.logq + aliveLogq[i] - logZq
+          aliveLogq[i] = alive === 1 ? beam.logq : beam.logq + aliveLogq[i] - logZq // an only child has all of its parent's q, exactly
           perturbed[i] = aliveLogq[i] + gumbel(rng)
           if (perturbed[i] > max) max = perturbed[i]
         }

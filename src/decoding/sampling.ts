@@ -61,12 +61,14 @@ function logMassNotDrawn (children: Float64Array, drawn: Uint8Array): number {
  * That mass is not 1 - sum_{j<r} q_j: that is 0 once a q_j rounds to 1 (a dominant item at a low temperature)
  * and loses every digit of the later ranks. It is the sum, over every node on a drawn path, of its alive
  * children off the drawn paths: the subtrees not drawn from, which partition what is left. Each node's share
- * is kept in log space and lowered by a drawn child only while that child is at most half of it (a subtraction
- * that keeps its digits); otherwise it is summed again over the children left.
+ * is kept in log space and lowered by subtracting its drawn children only while it stays above half of its
+ * last exact sum (each subtraction's rounding is then amplified at most twice); below that it is summed again
+ * over the children left.
  * draws[r]: item r's log q, and its path from the root, one step per level.
  */
 export function propensities (draws: Array<{ logq: number, path: Step[] }>): number[] {
-  const left = new Map<Expansion, { drawn: Uint8Array, logMass: number }>() // per node on a drawn path: its children not drawn
+  // per node on a drawn path: which children are drawn, the log mass of the others, and its last exact sum
+  const left = new Map<Expansion, { drawn: Uint8Array, logMass: number, summed: number }>()
   return draws.map(({ logq, path }, rank) => {
     let max = -Infinity
     for (const node of left.values()) if (node.logMass > max) max = node.logMass
@@ -75,11 +77,12 @@ export function propensities (draws: Array<{ logq: number, path: Step[] }>): num
     const logLeft = rank === 0 ? 0 : max + Math.log(sum) // the first draw has all of q
     for (const { expansion, child } of path) {
       let node = left.get(expansion)
-      if (node === undefined) left.set(expansion, node = { drawn: new Uint8Array(expansion.children.length), logMass: expansion.logq })
+      if (node === undefined) left.set(expansion, node = { drawn: new Uint8Array(expansion.children.length), logMass: expansion.logq, summed: expansion.logq })
       if (node.drawn[child] === 1) continue // a prefix drawn before: this node's share is unchanged
       node.drawn[child] = 1
-      const share = Math.exp(expansion.children[child] - node.logMass)
-      node.logMass = share <= 0.5 ? node.logMass + Math.log1p(-share) : logMassNotDrawn(expansion.children, node.drawn)
+      const lowered = node.logMass + Math.log1p(-Math.min(1, Math.exp(expansion.children[child] - node.logMass)))
+      if (lowered >= node.summed - Math.LN2) node.logMass = lowered
+      else node.logMass = node.summed = logMassNotDrawn(expansion.children, node.drawn)
     }
     return Math.min(1, Math.exp(logq - logLeft))
   })

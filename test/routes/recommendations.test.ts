@@ -112,8 +112,8 @@ for (const model of ['beauty-gflowgr', 'ml1m-gflowgr']) {
   })
 }
 
-// The hostile review's input: at T 0.01-0.02 the first item's q rounds to 1, and the old 1 - sum q_j denominator
-// made every later propensity 1 although those items had q of 1e-35 and less.
+// At T 0.01-0.02 the first item's q rounds to 1 for this history: a denominator of 1 - sum q_j would be 0 and
+// make every later propensity 1, although those items have q of 1e-35 and less.
 test('strategy sample on the shipped Beauty model: propensities stay exact when the first item takes all of q', async (t) => {
   const { app } = await build(t, { MODEL_DIR: path.join(SHIPPED_MODELS, 'beauty-gflowgr') })
   for (const temperature of [0.01, 0.02]) {
@@ -133,6 +133,11 @@ test('strategy sample on the shipped Beauty model: propensities stay exact when 
       }
     }
   }
+  // a filter that leaves fewer items than k: all of them are drawn, and the last one for certain (exactly 1)
+  const few = await app.inject({ method: 'POST', url: '/v1/recommendations', payload: { history: ['B00150LT40', 'B000142FVW', 'B0069FDR96'], k: 100, strategy: 'sample', temperature: 0.3, seed: 1, categories: ['Concealer', 'Temporary Tattoos', 'Body Paint'] } })
+  const drawn: Array<{ propensity: number }> = few.json().items
+  assert.ok(drawn.length > 1 && drawn.length < 100, `${drawn.length}`)
+  assert.equal(drawn[drawn.length - 1].propensity, 1)
 })
 
 test('strategy sample: k distinct allowed items with probabilities and propensities, reproducible by seed, on POST and GET alike', async (t) => {
