@@ -10,6 +10,7 @@ import secureJson from 'secure-json-parse'
 import { AppError, errors } from './errors.js'
 import { clientErrorHandler, errorPlugin, expectationFailed, frameworkErrors, SampledLog } from './http/errors.js'
 import { Lifecycle, lifecyclePlugin } from './http/lifecycle.js'
+import { finishDocument } from './http/openapi.js'
 import { requestId, securityPlugin } from './http/security.js'
 import { validatorCompiler } from './http/validation.js'
 import { apiSchemas } from './schemas/index.js'
@@ -27,25 +28,6 @@ const NO_QUERY = Type.Object({}, { additionalProperties: false })
 const KEYED: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }]
 // A path parameter may be percent-encoded: up to 12 characters per code point (%F0%9F%98%80).
 const ENCODED_CHARS_PER_CHAR = 12
-
-/**
- * OpenAPI 3.0 ignores the siblings of a $ref, so a request body given as ref(...) cannot carry named examples.
- * Routes put them in their schema as x-body-examples (Example Objects by name), which @fastify/swagger copies
- * onto the operation; this moves them to the JSON request body, where Swagger UI offers each by name.
- */
-function namedBodyExamples<T extends { paths?: object }> (doc: T): T {
-  type Operation = { 'x-body-examples'?: object, requestBody?: { content?: Record<string, { examples?: object }> } }
-  for (const operations of Object.values(doc.paths ?? {}) as Array<Record<string, Operation>>) {
-    for (const operation of Object.values(operations)) {
-      const examples = operation['x-body-examples']
-      if (examples === undefined) continue
-      delete operation['x-body-examples']
-      const media = operation.requestBody?.content?.['application/json']
-      if (media !== undefined) media.examples = examples
-    }
-  }
-  return doc
-}
 
 export async function buildApp (deps: Deps, options: FastifyServerOptions = {}): Promise<App> {
   const { config, metrics } = deps
@@ -134,7 +116,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
     stripBasePath: false, // the server URL is relative; the routes' paths are complete
     // component schemas are named by their $id (Error, Recommendation, ...), not def-0, def-1
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
-    transformObject: (document) => 'openapiObject' in document ? namedBodyExamples(document.openapiObject) : document.swaggerObject
+    transformObject: (document) => 'openapiObject' in document ? finishDocument(document.openapiObject) : document.swaggerObject
   })
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => { route.config = { auth: 'docs', ...route.config } })

@@ -97,3 +97,43 @@ test('Swagger UI renders every operation in a real browser, directly and behind 
     await proxy.close()
   }
 })
+
+test('Swagger UI draws sampled recommendations with "Try it out": POST with its sample example, GET with strategy sample picked', async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+  try {
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('pageerror', e => errors.push(String(e)))
+    await page.goto(`${server.base}/docs/`)
+    await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 })
+    const execute = async (op: ReturnType<typeof page.locator>) => {
+      await op.locator('button.execute').click()
+      const status = op.locator('.live-responses-table tbody .response-col_status').first()
+      await status.waitFor({ timeout: 10_000 })
+      return { status: (await status.textContent())?.trim(), body: await op.locator('.live-responses-table .microlight').first().textContent() ?? '' }
+    }
+    const post = page.locator('#operations-recommendations-post_v1_recommendations')
+    await post.locator('.opblock-summary').first().click()
+    await post.locator('button.try-out__btn').click()
+    await post.locator('select:has(option[value="sample"])').first().selectOption('sample')
+    assert.match(await post.locator('textarea.body-param__text').inputValue(), /"strategy": "sample"/)
+    const posted = await execute(post)
+    assert.equal(posted.status, '200', posted.body.slice(0, 300))
+    assert.match(posted.body, /"propensity"/)
+    // the GET's strategy is a dropdown of both values (an anyOf of consts offered only the first), and a user id
+    // with c or s passes the page's own check of the pattern (it read \p{Cc} without the u flag)
+    const get = page.locator('#operations-recommendations-get_v1_users__userId__recommendations')
+    await get.locator('.opblock-summary').first().click()
+    await get.locator('button.try-out__btn').click()
+    assert.deepEqual(await get.locator('tr[data-param-name="strategy"] select option').allTextContents(), ['--', 'beam', 'sample'])
+    await get.locator('tr[data-param-name="strategy"] select').selectOption('sample')
+    await get.locator('tr[data-param-name="userId"] input').fill('specific-customer')
+    const got = await execute(get)
+    assert.equal(got.status, '200', got.body.slice(0, 300))
+    assert.match(got.body, /"propensity"/)
+    assert.match(await get.locator('.request-url pre').textContent() ?? '', /\/v1\/users\/specific-customer\/recommendations\?.*strategy=sample.*temperature=1.*seed=7/)
+    assert.deepEqual(errors, [])
+  } finally {
+    await browser.close()
+  }
+})

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream'
 import { Type } from '@sinclair/typebox'
 import { exportEvents } from '../history/export.js'
-import { MODEL_NAME, errorResponses, ref } from '../schemas/common.js'
+import { MODEL_NAME, StringEnum, errorResponses, ref } from '../schemas/common.js'
 import { modelInfo } from '../schemas/model.js'
 import type { App, RouteDeps } from './deps.js'
 
@@ -55,7 +55,7 @@ export default async function adminRoutes (app: App, deps: RouteDeps): Promise<v
         'never blocking Redis). Feed it to training/ with dataset_kind = "generic". A failure of the store mid-stream cuts the response short ' +
         '(no terminating chunk: check your client\'s exit status), and is logged and counted in events_export_failures_total.',
       querystring: Type.Object({
-        format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')], { default: 'jsonl', description: 'JSON Lines or CSV with a header' }))
+        format: Type.Optional(StringEnum(['jsonl', 'csv'], { default: 'jsonl', description: 'JSON Lines or CSV with a header' }))
       }, { additionalProperties: false }),
       response: {
         200: {

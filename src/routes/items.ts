@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { errors } from '../errors.js'
-import { MODEL_NAME, TEXT_PATTERN, errorResponses, ids, ref } from '../schemas/common.js'
+import { MODEL_NAME, StringEnum, TEXT_PATTERN, errorResponses, ids, ref } from '../schemas/common.js'
 import type { App, RouteDeps } from './deps.js'
 
 export default async function itemRoutes (app: App, deps: RouteDeps): Promise<void> {
@@ -31,7 +31,7 @@ export default async function itemRoutes (app: App, deps: RouteDeps): Promise<vo
       querystring: Type.Object({
         q: Type.Optional(Type.String({ maxLength: 200, default: '', ...TEXT_PATTERN, description: 'Words to look for, case-insensitive; empty lists the catalogue' })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'At most this many items' })),
-        source: Type.Optional(Type.Union([Type.Literal('export'), Type.Literal('added')], { description: 'Only exported items, or only items added at run time' })),
+        source: Type.Optional(StringEnum(['export', 'added'], { description: 'Only exported items, or only items added at run time' })),
         model: Model
       }, { additionalProperties: false }),
       response: {

@@ -5,6 +5,11 @@ import { ERROR_CODES, type ErrorCode } from '../errors.js'
 import { pattern } from '../http/validation.js'
 
 /** A $ref to a named schema, typed as that schema. */
+/** One of fixed strings, as a JSON Schema enum: OpenAPI 3.0 tools read enum (Swagger UI's dropdowns offer only an anyOf's first const). */
+export function StringEnum<const T extends string> (values: readonly T[], options: Record<string, unknown> = {}) {
+  return Type.Unsafe<T>({ type: 'string', enum: values, ...options })
+}
+
 export function ref<T extends TSchema & { $id?: string }> (schema: T, options: Record<string, unknown> = {}) {
   return Type.Unsafe<Static<T>>(Type.Ref(schema.$id!, options))
 }
@@ -53,7 +58,7 @@ const CatalogueItemFields = {
   categories: Type.Array(Type.String()),
   semanticId: Type.Array(Type.Integer(), { description: 'The item\'s codes, one per level' }),
   available: Type.Boolean({ description: 'false: hidden from recommendations (PUT /v1/items/{itemId}/availability)' }),
-  source: Type.Union([Type.Literal('export'), Type.Literal('added')], { description: 'export: in the model\'s exported catalogue; added: through POST /v1/items' })
+  source: StringEnum(['export', 'added'], { description: 'export: in the model\'s exported catalogue; added: through POST /v1/items' })
 }
 
 /** An item of the catalogue; `example` is one of the loaded catalogue's items. */

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Config } from '../config.js'
 import type { CatalogueItem as Item } from '../model/catalogue.js'
-import { CatalogueItem, MODEL_NAME, TEXT_PATTERN, ids, ref } from './common.js'
+import { CatalogueItem, MODEL_NAME, StringEnum, TEXT_PATTERN, ids, ref } from './common.js'
 
 /** The sampling temperature's bounds (scripts/evaluate.mjs scores with the same). */
 export const TEMPERATURE = { minimum: 0.01, maximum: 10 }
@@ -18,7 +18,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     description: `Beam width of the constrained beam search (default ${defaultBeamWidth}); raised to k when smaller`
   })
   const excludeSeen = Type.Boolean({ default: true, description: 'Never recommend items of the history' })
-  const strategy = Type.Union([Type.Literal('beam'), Type.Literal('sample')], {
+  const strategy = StringEnum(['beam', 'sample'], {
     default: 'beam',
     description: 'beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the ' +
       'policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity',
@@ -93,10 +93,10 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
   const Recommendation = Type.Object({
     recommendationId: Type.String({ format: 'uuid' }),
     model: Type.Object({ name: Type.String(), version: Type.String() }, { description: 'The model and version that answered' }),
-    strategy: Type.Union([Type.Literal('beam'), Type.Literal('sample')]),
+    strategy: StringEnum(['beam', 'sample']),
     temperature: Type.Optional(Type.Number({ description: 'sample only' })),
     seed: Type.Optional(Type.Integer({ description: 'sample only: send it back to draw the same items' })),
-    historySource: Type.Union([Type.Literal('request'), Type.Literal('store'), Type.Literal('none')]),
+    historySource: StringEnum(['request', 'store', 'none']),
     historyLength: Type.Integer({ description: 'Known history items the model conditioned on: the most recent, at most the model\'s maxHistory' }),
     historyReceived: Type.Integer({ description: 'History items received (from the request or the store), known or not' }),
     unknownItemIds: Type.Array(Type.String(), { description: 'History items the model does not know; they were ignored' }),

@@ -3337,7 +3337,10 @@ export interface components {
             semanticId: number[];
             /** @description false: hidden from recommendations (PUT /v1/items/{itemId}/availability) */
             available: boolean;
-            /** @description export: in the model's exported catalogue; added: through POST /v1/items */
+            /**
+             * @description export: in the model's exported catalogue; added: through POST /v1/items
+             * @enum {string}
+             */
             source: "export" | "added";
         };
         /**
@@ -3375,6 +3378,7 @@ export interface components {
              * @description beam: the k most probable items (constrained beam search). sample: k distinct items drawn without replacement from the policy (stochastic beam search with the Gumbel-top-k trick, Kool et al. 2019), which spreads exposure; each item carries its propensity
              * @default beam
              * @example sample
+             * @enum {string}
              */
             strategy?: "beam" | "sample";
             /** @description Beam width of the constrained beam search (default 20); raised to k when smaller */
@@ -3409,7 +3413,10 @@ export interface components {
             semanticId: number[];
             /** @description false: hidden from recommendations (PUT /v1/items/{itemId}/availability) */
             available: boolean;
-            /** @description export: in the model's exported catalogue; added: through POST /v1/items */
+            /**
+             * @description export: in the model's exported catalogue; added: through POST /v1/items
+             * @enum {string}
+             */
             source: "export" | "added";
             rank: number;
             /** @description log-probability of the item under the policy (restricted to real items; exclusions and filters never renormalise it) */
@@ -3489,11 +3496,13 @@ export interface components {
                 name: string;
                 version: string;
             };
+            /** @enum {string} */
             strategy: "beam" | "sample";
             /** @description sample only */
             temperature?: number;
             /** @description sample only: send it back to draw the same items */
             seed?: number;
+            /** @enum {string} */
             historySource: "request" | "store" | "none";
             /** @description Known history items the model conditioned on: the most recent, at most the model's maxHistory */
             historyLength: number;
