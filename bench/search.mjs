@@ -1,4 +1,4 @@
-// The search's own cost, without the model: beam search and sampling (k 10, batches of 16) on the shipped
+// The search's own cost, without the model: beam search and sampling (k 10, or BENCH_K; batches of 16) on the shipped
 // model's trie, against a policy that answers every decoder step at once with fixed pseudo-random logits.
 // What it prints is the host work per request (trie walk, masks, Gumbel draws, propensities), the part of a
 // request that is ours rather than onnxruntime's. Build first (npm run build); run: node bench/search.mjs.
@@ -9,6 +9,7 @@ import { Trie } from '../dist/src/decoding/trie.js'
 import { defaultModel } from './lib.mjs'
 
 const modelDir = process.env.MODEL_DIR ?? defaultModel
+const k = Number(process.env.BENCH_K ?? 10) // beam search runs at beam k, as sampling does
 const manifest = JSON.parse(readFileSync(path.join(modelDir, 'manifest.json'), 'utf8'))
 const { levels, codebookSizes } = manifest.semanticIds
 const rows = readFileSync(path.join(modelDir, 'items.jsonl'), 'utf8').trim().split('\n').map(l => JSON.parse(l).semanticId)
@@ -23,10 +24,10 @@ const policy = {
   encode: async () => ({}),
   step: async (_s, _t, _p, batch, beams, level) => logits.subarray(level * 7919, level * 7919 + batch * beams * width)
 }
-const request = (strategy, seed) => ({ history: Int32Array.of(0, 1, 2), userToken: layout.bos, strategy, beamWidth: 10, k: 10, temperature: 1, seed, exclude: new Int32Array(), allow: null, snapshot: 0 })
+const request = (strategy, seed) => ({ history: Int32Array.of(0, 1, 2), userToken: layout.bos, strategy, beamWidth: k, k, temperature: 1, seed, exclude: new Int32Array(), allow: null, snapshot: 0 })
 const batches = 500
 for (const strategy of ['beam', 'sample', 'beam', 'sample']) { // the first pair warms up the JIT
   const started = performance.now()
   for (let i = 0; i < batches; i++) await beamSearch(policy, trie, codes, layout, Array.from({ length: 16 }, (_, j) => request(strategy, i * 16 + j)))
-  console.log(`${strategy}: ${((performance.now() - started) * 1000 / batches / 16).toFixed(0)} µs of search per request`)
+  console.log(`${strategy}, k ${k}: ${((performance.now() - started) * 1000 / batches / 16).toFixed(0)} µs of search per request`)
 }

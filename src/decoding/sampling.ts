@@ -67,23 +67,31 @@ function logMassNotDrawn (children: Float64Array, drawn: Uint8Array): number {
  * draws[r]: item r's log q, and its path from the root, one step per level.
  */
 export function propensities (draws: Array<{ logq: number, path: Step[] }>): number[] {
-  // per node on a drawn path: which children are drawn, the log mass of the others, and its last exact sum
-  const left = new Map<Expansion, { drawn: Uint8Array, logMass: number, summed: number }>()
+  // per node on a drawn path: which children are drawn, the log mass of the others (and that mass itself, for
+  // summing without an exp per node and rank), and its last exact sum
+  const left = new Map<Expansion, { drawn: Uint8Array, logMass: number, mass: number, summed: number }>()
   return draws.map(({ logq, path }, rank) => {
-    let max = -Infinity
-    for (const node of left.values()) if (node.logMass > max) max = node.logMass
     let sum = 0
-    for (const node of left.values()) sum += Math.exp(node.logMass - max)
-    const logLeft = rank === 0 ? 0 : max + Math.log(sum) // the first draw has all of q
+    for (const node of left.values()) sum += node.mass
+    // the first draw has all of q; below 1e-290 the masses may be subnormal or 0: summed in log space instead
+    const logLeft = rank === 0 ? 0 : sum > 1e-290 ? Math.log(sum) : logSumExp([...left.values()].map(node => node.logMass))
     for (const { expansion, child } of path) {
       let node = left.get(expansion)
-      if (node === undefined) left.set(expansion, node = { drawn: new Uint8Array(expansion.children.length), logMass: expansion.logq, summed: expansion.logq })
+      if (node === undefined) left.set(expansion, node = { drawn: new Uint8Array(expansion.children.length), logMass: expansion.logq, mass: 0, summed: expansion.logq })
       if (node.drawn[child] === 1) continue // a prefix drawn before: this node's share is unchanged
       node.drawn[child] = 1
       const lowered = node.logMass + Math.log1p(-Math.min(1, Math.exp(expansion.children[child] - node.logMass)))
       if (lowered >= node.summed - Math.LN2) node.logMass = lowered
       else node.logMass = node.summed = logMassNotDrawn(expansion.children, node.drawn)
+      node.mass = Math.exp(node.logMass)
     }
     return Math.min(1, Math.exp(logq - logLeft))
   })
+}
+
+/** log-sum-exp of values given by their logs; -Infinity when there are none. */
+function logSumExp (values: number[]): number {
+  const max = Math.max(-Infinity, ...values)
+  if (max === -Infinity) return max
+  return max + Math.log(values.reduce((sum, v) => sum + Math.exp(v - max), 0))
 }

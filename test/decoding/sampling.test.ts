@@ -157,6 +157,10 @@ test('propensities: q_r over the mass left off the drawn paths, exact when 1 - s
   assert.equal(p[0], 1)
   assert.ok(Math.abs(p[1] / (Math.exp(-60) / (Math.exp(-60) + Math.exp(-50))) - 1) < 1e-12, `rank 2: ${p[1]}`)
   assert.ok(Math.abs(p[2] - 0.5) < 1e-12 && Math.abs(p[3] - 1) < 1e-12, `ranks 3 and 4: ${p[2]}, ${p[3]}`)
+  // masses below float64's range (e^-800): what is left is summed in log space, not as 0
+  const deep = { logq: 0, children: Float64Array.of(0, -800, -800) }
+  const tiny = propensities([0, 1, 2].map(child => ({ logq: deep.children[child], path: [{ expansion: deep, child }] })))
+  assert.ok(Math.abs(tiny[1] - 0.5) < 1e-12 && Math.abs(tiny[2] - 1) < 1e-12, `${tiny.join()}`)
   const flat = { logq: 0, children: Float64Array.from([0.5, 0.25, 0.25], Math.log) }
   const even = propensities([0, 1, 2].map(child => ({ logq: flat.children[child], path: [{ expansion: flat, child }] })))
   even.forEach((x, i) => assert.ok(Math.abs(x - [0.5, 0.5, 1][i]) < 1e-12, `${x}`))
