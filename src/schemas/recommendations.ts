@@ -83,10 +83,11 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     score: Type.Number({ description: 'log-probability of the item under the policy (restricted to real items; exclusions and filters never renormalise it)' }),
     probability: Type.Number({
       description: 'beam: exp(score). sample: the probability that the sampler draws this item first: under the policy with the temperature ' +
-        'applied and restricted to the allowed items, level by level'
+        'applied and restricted to the allowed items, level by level (a double: at low temperatures it can be below 1e-308 and read 0)'
     }),
     propensity: Type.Optional(Type.Number({
-      description: 'sample only: the probability that this item was drawn at this rank given the items above it (Plackett-Luce), for off-policy evaluation'
+      description: 'sample only: the probability that this item was drawn at this rank given the items above it (Plackett-Luce), for off-policy ' +
+        'evaluation; exact to rounding at every temperature, also where probability reads 0'
     }))
   })], { $id: 'RecommendedItem', title: 'RecommendedItem' })
 
