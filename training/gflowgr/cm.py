@@ -28,6 +28,10 @@ class CMConfig:
     weight_decay: float = 0.0
     patience: int = 3        # evaluations without validation improvement before stopping
     eval_every: int = 2      # epochs
+    # shuffled: batches drawn at random, padded to their longest window. by_length: windows of similar length
+    # batched together (less padding, about 2x faster on short sequences, but each step sees one length only;
+    # on Beauty test R@10 .0746 against .0787 shuffled). The shipped 0.2.0 models' CMs were trained by_length.
+    batches: str = "shuffled"
 
 
 def pad_left(histories: list[list[int]], max_len: int, pad: int) -> torch.Tensor:
@@ -81,15 +85,18 @@ def training_chunks(train: dict[str, list[int]], max_len: int) -> list[list[int]
     return chunks
 
 
-def train_epoch(model: SASRec, optimizer, chunks: list[list[int]], batch_size: int, rng: random.Random) -> float:
+def train_epoch(model: SASRec, optimizer, chunks: list[list[int]], batch_size: int, rng: random.Random,
+                by_length: bool = False) -> float:
+    """One epoch of full-softmax cross-entropy at every position; batches at random, or by length (CMConfig.batches)."""
     model.train()
     device = model.item_emb.weight.device
     rng.shuffle(chunks)
-    window = batch_size * 50  # sort within windows: batches of similar length, little padding
-    chunks[:] = [c for at in range(0, len(chunks), window) for c in sorted(chunks[at:at + window], key=len)]
-    order = list(range(0, len(chunks), batch_size))
-    rng.shuffle(order)
-    chunks[:] = [c for at in order for c in chunks[at:at + batch_size]]
+    if by_length:  # sort within windows: batches of similar length, little padding
+        window = batch_size * 50
+        chunks[:] = [c for at in range(0, len(chunks), window) for c in sorted(chunks[at:at + window], key=len)]
+        order = list(range(0, len(chunks), batch_size))
+        rng.shuffle(order)
+        chunks[:] = [c for at in order for c in chunks[at:at + batch_size]]
     total, count = 0.0, 0
     for start in range(0, len(chunks), batch_size):
         chunk = chunks[start:start + batch_size]

@@ -121,6 +121,7 @@ class ExperimentConfig:
              f"export.name {self.export.name!r} must be a model name: lower case letters, digits, ., _ or - (as the service's)"),
             (not self.export.notes or (TRAINING_DIR / self.export.notes).is_file(),
              f"export.notes {self.export.notes!r} is not a file under training/"),
+            (self.cm.batches in ("shuffled", "by_length"), f"cm.batches {self.cm.batches!r} must be shuffled or by_length"),
             (all(name in self.variants for name in self.only_variants), f"only_variants {self.only_variants} names an undefined variant"),
             (all(name in self.variants for name in self.export.curve_variants),
              f"export.curve_variants {self.export.curve_variants} names an undefined variant"),

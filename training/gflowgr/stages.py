@@ -67,7 +67,7 @@ def cm(run: Run) -> None:
         chunks, rng = training_chunks(split.train, cfg.cm.max_len), random.Random(cfg.seed)
         best, best_state, bad, curve = -1.0, None, 0, []
         for epoch in (bar := trange(cfg.cm.epochs, desc="cm", unit="epoch", mininterval=PROGRESS_INTERVAL)):
-            loss = train_epoch(model, optimizer, chunks, cfg.cm.batch_size, rng)
+            loss = train_epoch(model, optimizer, chunks, cfg.cm.batch_size, rng, by_length=cfg.cm.batches == "by_length")
             if (epoch + 1) % cfg.cm.eval_every and epoch + 1 != cfg.cm.epochs:
                 continue
             m = score(rank_cm(model, split.valid, 10, 512, False), split.valid, popularity)

@@ -19,6 +19,7 @@ def test_file_and_overrides(tmp_path):
     ("--gflowgr.reward.floor=0", "R must stay positive"),
     ("--export.notes=cards/missing.md", "export.notes 'cards/missing.md' is not a file"),
     ("--gflowgr.log_z=learned", "gflowgr.log_z .learned. must be head or trajectories"),
+    ("--cm.batches=random", "cm.batches 'random' must be shuffled or by_length"),
     ("sft.epochs=2", "must look like"),
 ])
 def test_bad_settings_are_named(override, message):
