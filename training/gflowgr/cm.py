@@ -30,7 +30,7 @@ class CMConfig:
     eval_every: int = 2      # epochs
     # shuffled: batches drawn at random, padded to their longest window. by_length: windows of similar length
     # batched together (less padding, about 2x faster on short sequences, but each step sees one length only;
-    # on Beauty test R@10 .0746 against .0787 shuffled). The shipped 0.2.0 models' CMs were trained by_length.
+    # on Beauty test R@10 .0746 against .0787 shuffled). The MovieLens models' CMs were trained by_length.
     batches: str = "shuffled"
 
 
