@@ -108,7 +108,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     title: 'Recommendation',
     examples: [{
       recommendationId: '8ee5dc79-5446-4df9-9175-c409b667739c',
-      model: { name: 'beauty-gflowgr', version: '0.2.0' },
+      model: { name: 'beauty-gflowgr', version: '0.3.0' },
       strategy: 'beam',
       historySource: 'request',
       historyLength: ex.history.length,

@@ -1338,9 +1338,9 @@ export interface paths {
                          *         {
                          *           "itemId": "7806397051",
                          *           "semanticId": [
-                         *             198,
-                         *             28,
-                         *             192,
+                         *             72,
+                         *             84,
+                         *             41,
                          *             0
                          *           ],
                          *           "title": "WAWO 15 Color Professionl Makeup Eyeshadow Camouflage Facial Concealer Neutral Palette",
@@ -2467,9 +2467,9 @@ export interface paths {
                          * @example {
                          *       "model": {
                          *         "name": "beauty-gflowgr",
-                         *         "version": "0.2.0",
+                         *         "version": "0.3.0",
                          *         "formatVersion": 3,
-                         *         "createdAt": "2026-11-30T20:24:39Z",
+                         *         "createdAt": "2026-11-30T23:13:45Z",
                          *         "dataset": {
                          *           "name": "amazon",
                          *           "kind": "amazon",
@@ -2483,7 +2483,7 @@ export interface paths {
                          *             256,
                          *             256,
                          *             256,
-                         *             6
+                         *             5
                          *           ]
                          *         },
                          *         "items": 12101,
@@ -2494,37 +2494,37 @@ export interface paths {
                          *             "valid": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.059517953762911954,
-                         *                 "ndcg@5": 0.036827168678146234,
-                         *                 "recall@10": 0.08719760318383044,
-                         *                 "ndcg@10": 0.04572947506619161,
-                         *                 "coverage@10": 0.8099330633831915,
-                         *                 "long_tail_share": 0.3519563564816885,
-                         *                 "gini": 0.7659681729810776,
+                         *                 "recall@5": 0.06506282699101194,
+                         *                 "ndcg@5": 0.04067234600601052,
+                         *                 "recall@10": 0.09609623038053929,
+                         *                 "ndcg@10": 0.050672702985889696,
+                         *                 "coverage@10": 0.8005123543508801,
+                         *                 "long_tail_share": 0.3892724589724098,
+                         *                 "gini": 0.7739582500006661,
                          *                 "invalid_rate": 0
                          *               }
                          *             },
                          *             "test": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.0505298931270402,
-                         *                 "ndcg@5": 0.03252520083858993,
-                         *                 "recall@10": 0.07458748826186111,
-                         *                 "ndcg@10": 0.04022342914244597,
-                         *                 "coverage@10": 0.8898438145607801,
-                         *                 "long_tail_share": 0.3282117783839378,
-                         *                 "gini": 0.7657841785165943,
+                         *                 "recall@5": 0.054017797254393415,
+                         *                 "ndcg@5": 0.034698918637700686,
+                         *                 "recall@10": 0.0786567097437732,
+                         *                 "ndcg@10": 0.04264437768448386,
+                         *                 "coverage@10": 0.8933972398975292,
+                         *                 "long_tail_share": 0.39688324464517283,
+                         *                 "gini": 0.7558258186475284,
                          *                 "invalid_rate": 0
                          *               },
                          *               "history_masked": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.05857890265170147,
-                         *                 "ndcg@5": 0.04197671417274713,
-                         *                 "recall@10": 0.08017707820954255,
-                         *                 "ndcg@10": 0.04890011146380446,
-                         *                 "coverage@10": 0.7804313693083216,
-                         *                 "long_tail_share": 0.31524392970531684,
-                         *                 "gini": 0.7973440057089589,
+                         *                 "recall@5": 0.06224567365738049,
+                         *                 "ndcg@5": 0.04484182969951798,
+                         *                 "recall@10": 0.08540893440057237,
+                         *                 "ndcg@10": 0.05226990992524787,
+                         *                 "coverage@10": 0.7698537310966036,
+                         *                 "long_tail_share": 0.3896346644010195,
+                         *                 "gini": 0.7889231922366305,
                          *                 "invalid_rate": 0
                          *               }
                          *             }
@@ -2533,37 +2533,37 @@ export interface paths {
                          *             "valid": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.060814738630774044,
-                         *                 "ndcg@5": 0.04077405391302312,
-                         *                 "recall@10": 0.08822608773420382,
-                         *                 "ndcg@10": 0.0496289525339864,
-                         *                 "coverage@10": 0.3241880836294521,
-                         *                 "long_tail_share": 0.075477350981532,
-                         *                 "gini": 0.9383467990424451,
+                         *                 "recall@5": 0.05969682064123776,
+                         *                 "ndcg@5": 0.04066424727146481,
+                         *                 "recall@10": 0.09028305683495058,
+                         *                 "ndcg@10": 0.050488946326935874,
+                         *                 "coverage@10": 0.3593917858028262,
+                         *                 "long_tail_share": 0.08874480168134866,
+                         *                 "gini": 0.932406364839144,
                          *                 "invalid_rate": 0
                          *               }
                          *             },
                          *             "test": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.043822385189822476,
-                         *                 "ndcg@5": 0.028770348928354866,
-                         *                 "recall@10": 0.06908733175334257,
-                         *                 "ndcg@10": 0.03690610144930884,
-                         *                 "coverage@10": 0.31666804396330883,
-                         *                 "long_tail_share": 0.07501676876984305,
-                         *                 "gini": 0.9409984824066979,
+                         *                 "recall@5": 0.04543218709475473,
+                         *                 "ndcg@5": 0.029697582949776435,
+                         *                 "recall@10": 0.06935563207083129,
+                         *                 "ndcg@10": 0.037336330664165585,
+                         *                 "coverage@10": 0.3507974547558053,
+                         *                 "long_tail_share": 0.08859276483477171,
+                         *                 "gini": 0.9359244905365679,
                          *                 "invalid_rate": 0
                          *               },
                          *               "history_masked": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.050753476724947455,
-                         *                 "ndcg@5": 0.03425261564131088,
-                         *                 "recall@10": 0.07427447122479094,
-                         *                 "ndcg@10": 0.04187425718984127,
-                         *                 "coverage@10": 0.32526237501032973,
-                         *                 "long_tail_share": 0.08150069310915352,
-                         *                 "gini": 0.9378747832300572,
+                         *                 "recall@5": 0.05097706032285471,
+                         *                 "ndcg@5": 0.034242814010933806,
+                         *                 "recall@10": 0.07521352233600143,
+                         *                 "ndcg@10": 0.042010322589971116,
+                         *                 "coverage@10": 0.35897859681018096,
+                         *                 "long_tail_share": 0.09573849662388767,
+                         *                 "gini": 0.9328247937548011,
                          *                 "invalid_rate": 0
                          *               }
                          *             }
@@ -2572,37 +2572,37 @@ export interface paths {
                          *             "valid": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.0625139739748692,
-                         *                 "ndcg@5": 0.0420318995509473,
-                         *                 "recall@10": 0.09225059249653446,
-                         *                 "ndcg@10": 0.05155175174310425,
-                         *                 "coverage@10": 0.36030080158664574,
-                         *                 "long_tail_share": 0.08460850512006439,
-                         *                 "gini": 0.930280191801728,
+                         *                 "recall@5": 0.0637213254035684,
+                         *                 "ndcg@5": 0.04329944309992668,
+                         *                 "recall@10": 0.09511246254974735,
+                         *                 "ndcg@10": 0.053355335469769345,
+                         *                 "coverage@10": 0.41467647301875876,
+                         *                 "long_tail_share": 0.09809059607387202,
+                         *                 "gini": 0.9196013343888908,
                          *                 "invalid_rate": 0
                          *               }
                          *             },
                          *             "test": {
                          *               "standard": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.0445378527031257,
-                         *                 "ndcg@5": 0.029725384177566247,
-                         *                 "recall@10": 0.0711890175736708,
-                         *                 "ndcg@10": 0.03828248003211082,
-                         *                 "coverage@10": 0.3501363523675729,
-                         *                 "long_tail_share": 0.08311496668604391,
-                         *                 "gini": 0.9340211790371462,
+                         *                 "recall@5": 0.047086705719268436,
+                         *                 "ndcg@5": 0.03111215410665835,
+                         *                 "recall@10": 0.0724858024415329,
+                         *                 "ndcg@10": 0.03929864229291984,
+                         *                 "coverage@10": 0.4077348979423188,
+                         *                 "long_tail_share": 0.09606940034879041,
+                         *                 "gini": 0.9239018382385289,
                          *                 "invalid_rate": 0
                          *               },
                          *               "history_masked": {
                          *                 "users": 22363,
-                         *                 "recall@5": 0.05097706032285471,
-                         *                 "ndcg@5": 0.03494952638635455,
-                         *                 "recall@10": 0.07619729016679336,
-                         *                 "ndcg@10": 0.04310641849692314,
-                         *                 "coverage@10": 0.36145773076605237,
-                         *                 "long_tail_share": 0.08929034566024237,
-                         *                 "gini": 0.9305151635482516,
+                         *                 "recall@5": 0.05321289630192729,
+                         *                 "ndcg@5": 0.03597143158310428,
+                         *                 "recall@10": 0.07923802709833207,
+                         *                 "ndcg@10": 0.044357498513518154,
+                         *                 "coverage@10": 0.4157507643996364,
+                         *                 "long_tail_share": 0.10294683182041765,
+                         *                 "gini": 0.9200265796388128,
                          *                 "invalid_rate": 0
                          *               }
                          *             }
@@ -3311,9 +3311,9 @@ export interface components {
          * @example {
          *       "itemId": "7806397051",
          *       "semanticId": [
-         *         198,
-         *         28,
-         *         192,
+         *         72,
+         *         84,
+         *         41,
          *         0
          *       ],
          *       "title": "WAWO 15 Color Professionl Makeup Eyeshadow Camouflage Facial Concealer Neutral Palette",
@@ -3432,7 +3432,7 @@ export interface components {
          *       "recommendationId": "8ee5dc79-5446-4df9-9175-c409b667739c",
          *       "model": {
          *         "name": "beauty-gflowgr",
-         *         "version": "0.2.0"
+         *         "version": "0.3.0"
          *       },
          *       "strategy": "beam",
          *       "historySource": "request",
@@ -3444,9 +3444,9 @@ export interface components {
          *         {
          *           "itemId": "7806397051",
          *           "semanticId": [
-         *             198,
-         *             28,
-         *             192,
+         *             72,
+         *             84,
+         *             41,
          *             0
          *           ],
          *           "title": "WAWO 15 Color Professionl Makeup Eyeshadow Camouflage Facial Concealer Neutral Palette",
@@ -3466,9 +3466,9 @@ export interface components {
          *         {
          *           "itemId": "B002WLWX82",
          *           "semanticId": [
-         *             72,
-         *             41,
-         *             70,
+         *             168,
+         *             143,
+         *             161,
          *             0
          *           ],
          *           "title": "Dr. Scholl's Quick Heat Paraffin Spa Bath",
@@ -3650,9 +3650,9 @@ export interface components {
          * ModelInfo
          * @example {
          *       "name": "beauty-gflowgr",
-         *       "version": "0.2.0",
+         *       "version": "0.3.0",
          *       "formatVersion": 3,
-         *       "createdAt": "2026-11-30T20:24:39Z",
+         *       "createdAt": "2026-11-30T23:13:45Z",
          *       "dataset": {
          *         "name": "amazon",
          *         "kind": "amazon",
@@ -3666,7 +3666,7 @@ export interface components {
          *           256,
          *           256,
          *           256,
-         *           6
+         *           5
          *         ]
          *       },
          *       "items": 12101,
@@ -3721,9 +3721,9 @@ export interface components {
          *       "models": [
          *         {
          *           "name": "beauty-gflowgr",
-         *           "version": "0.2.0",
+         *           "version": "0.3.0",
          *           "formatVersion": 3,
-         *           "createdAt": "2026-11-30T20:24:39Z",
+         *           "createdAt": "2026-11-30T23:13:45Z",
          *           "dataset": {
          *             "name": "amazon",
          *             "kind": "amazon",
@@ -3737,7 +3737,7 @@ export interface components {
          *               256,
          *               256,
          *               256,
-         *               6
+         *               5
          *             ]
          *           },
          *           "items": 12101,
@@ -3768,7 +3768,7 @@ export interface components {
          * @example {
          *       "status": "ready",
          *       "checks": {
-         *         "model": "beauty-gflowgr@0.2.0",
+         *         "model": "beauty-gflowgr@0.3.0",
          *         "workers": "2/2",
          *         "historyStore": "memory: ok"
          *       }
