@@ -18,7 +18,10 @@ export function shown (body) {
   if (Array.isArray(copy.eventIds)) copy.eventIds = copy.eventIds.map((id, i) => /^[0-9a-f-]{36}$/.test(id) ? `(generated ${i + 1})` : id)
   if (Array.isArray(copy.items) && copy.items.length > 2) copy.items = [...copy.items.slice(0, 2), `… ${copy.items.length - 2} more`]
   for (const item of copy.items ?? []) {
-    if (typeof item === 'object') for (const key of ['score', 'probability', 'propensity']) if (key in item) item[key] = Number(item[key].toFixed(4))
+    if (typeof item === 'object') {
+      if ('score' in item) item.score = Number(item.score.toFixed(4))
+      for (const key of ['probability', 'propensity']) if (key in item) item[key] = Number(item[key].toPrecision(4)) // 1e-5 must not read 0
+    }
   }
   // arrays of plain values on one line
   return JSON.stringify(copy, null, 2).replace(/\[\n\s+([^[\]{}]*?)\n\s*\]/g, (_, inner) => `[${inner.split(/,\n\s+/).join(', ')}]`)
