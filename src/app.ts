@@ -139,7 +139,7 @@ export async function buildApp (deps: Deps, options: FastifyServerOptions = {}):
       route.config = { auth: 'api', ...route.config }
       if (route.config.auth === 'admin' && route.schema !== undefined) route.schema.security = KEYED
       // a parameter a route does not take is refused, not ignored: GET /v1/model?model=x must not answer about another model
-      if (route.schema !== undefined && route.schema.querystring === undefined) route.schema.querystring = NO_QUERY
+      if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NO_QUERY }
     })
     const scoped = v1 as unknown as App
     const routeDeps = { ...deps, lifecycle, schemas }

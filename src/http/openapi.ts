@@ -33,8 +33,8 @@ function namedBodyExamples (doc: { paths?: object }): void {
  * The validator reads patterns with the u flag, which Unicode property classes (\p{Cc}) need; OpenAPI 3.0 tools
  * do not (Swagger UI reads \p{Cc} as the letters p, {, C, c, } and refused every user id with a c or an s).
  * In the document each \p{..} becomes the ranges of its Basic Multilingual Plane code points, which mean the
- * same with and without the flag. The service still refuses the rest (lone surrogates, format characters above
- * U+FFFF); the fields' descriptions say so in words.
+ * same with and without the flag. The document is then a little looser than the service, which also refuses
+ * lone surrogates and format characters above U+FFFF (its 400 says so in words).
  */
 function portablePatterns (node: unknown): void {
   if (typeof node !== 'object' || node === null) return
@@ -46,8 +46,14 @@ function portablePatterns (node: unknown): void {
 const hex = (c: number) => `\\u${c.toString(16).toUpperCase().padStart(4, '0')}`
 const ranges = new Map<string, string>()
 
-/** A pattern's \p{..} classes as \uXXXX ranges of their BMP code points (surrogates left out). */
+/**
+ * A pattern's \p{..} classes as \uXXXX ranges of their BMP code points (surrogates left out). Only \p{Name} inside
+ * a character class is rewritten (the only form our patterns use); any other Unicode property escape is refused.
+ */
 export function portablePattern (regex: string): string {
+  if (/\\P\{|\\p\{\w*=/.test(regex) || regex.replace(/\[(?:\\.|[^\]\\])*\]/g, '').includes('\\p{')) {
+    throw new Error(`portablePattern: only \\p{Name} inside a character class can be rewritten: ${regex}`)
+  }
   return regex.replace(/\\p\{(\w+)\}/g, (_, name: string) => {
     let out = ranges.get(name)
     if (out === undefined) {

@@ -83,7 +83,7 @@ export default async function recommendationRoutes (app: App, deps: RouteDeps): 
       description: 'Runs the policy constrained to real items: beam search (the k most probable), or sampling without replacement ' +
         '(strategy sample, with propensities for off-policy evaluation). With a userId and no history, the stored history is used.',
       body: ref(s.RecommendationRequest),
-      'x-body-examples': s.requestExamples, // moved into the request body's examples (app.ts)
+      'x-body-examples': s.requestExamples, // moved into the request body's examples (http/openapi.ts)
       response: { 200: ref(s.Recommendation, { description: 'The top k items, best first' }), ...errorResponses(...BODY_ERRORS) }
     }
   }, async (request, reply) => {

@@ -4,12 +4,12 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { ERROR_CODES, type ErrorCode } from '../errors.js'
 import { pattern } from '../http/validation.js'
 
-/** A $ref to a named schema, typed as that schema. */
 /** One of fixed strings, as a JSON Schema enum: OpenAPI 3.0 tools read enum (Swagger UI's dropdowns offer only an anyOf's first const). */
 export function StringEnum<const T extends string> (values: readonly T[], options: Record<string, unknown> = {}) {
   return Type.Unsafe<T>({ type: 'string', enum: values, ...options })
 }
 
+/** A $ref to a named schema, typed as that schema. */
 export function ref<T extends TSchema & { $id?: string }> (schema: T, options: Record<string, unknown> = {}) {
   return Type.Unsafe<Static<T>>(Type.Ref(schema.$id!, options))
 }
