@@ -18,7 +18,8 @@ const trie = Trie.fromCodes(codes, levels)
 const layout = { ...manifest.tokens, maxHistory: manifest.maxHistory }
 const width = Math.max(...codebookSizes)
 let state = 1
-const logits = Float32Array.from({ length: 1 << 20 }, () => { state = (state * 16807) % 2147483647; return 4 * state / 2147483647 - 2 })
+// enough for a batch of 16 at every level's offset
+const logits = Float32Array.from({ length: 16 * k * width + levels * 7919 }, () => { state = (state * 16807) % 2147483647; return 4 * state / 2147483647 - 2 })
 const policy = {
   width,
   encode: async () => ({}),
