@@ -1,7 +1,7 @@
 // Batched decoding constrained by the item trie (beam search, or sampling without replacement); runs inside
 // an inference worker. Requests with fewer live beams than the widest are padded; padding rows are ignored.
 import { LeafMask, type GlobalMask, type Trie } from './trie.js'
-import { conditionalGumbel, createRng, gumbel, propensities, type Expansion, type Step } from './sampling.js'
+import { conditionalGumbel, createRng, gumbel, logSumExp, propensities, type Expansion, type Step } from './sampling.js'
 
 export interface TokenLayout { pad: number, bos: number, levelOffsets: number[], maxHistory: number }
 
@@ -93,15 +93,6 @@ class TopCandidates {
     list.splice(at, 0, candidate)
     if (list.length > this.width) list.pop()
   }
-}
-
-/** log-sum-exp of values[0..n). */
-function logSumExp (values: Float64Array, n: number): number {
-  let max = -Infinity
-  for (let i = 0; i < n; i++) if (values[i] > max) max = values[i]
-  let sum = 0
-  for (let i = 0; i < n; i++) sum += Math.exp(values[i] - max)
-  return max + Math.log(sum)
 }
 
 /**

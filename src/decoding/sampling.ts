@@ -45,6 +45,16 @@ export interface Expansion { logq: number, children: Float64Array }
 /** One step of a drawn item's path: the node expanded and which of its alive children the path took. */
 export interface Step { expansion: Expansion, child: number }
 
+/** log-sum-exp of values[0..n); -Infinity when there are none (or all are -Infinity). */
+export function logSumExp (values: Float64Array, n: number): number {
+  let max = -Infinity
+  for (let i = 0; i < n; i++) if (values[i] > max) max = values[i]
+  if (max === -Infinity) return max
+  let sum = 0
+  for (let i = 0; i < n; i++) sum += Math.exp(values[i] - max)
+  return max + Math.log(sum)
+}
+
 /** log of the summed q of the children not drawn yet; -Infinity when every child is drawn. */
 function logMassNotDrawn (children: Float64Array, drawn: Uint8Array): number {
   let max = -Infinity
@@ -74,7 +84,7 @@ export function propensities (draws: Array<{ logq: number, path: Step[] }>): num
     let sum = 0
     for (const node of left.values()) sum += node.mass
     // the first draw has all of q; below 1e-290 the masses may be subnormal or 0: summed in log space instead
-    const logLeft = rank === 0 ? 0 : sum > 1e-290 ? Math.log(sum) : logSumExp([...left.values()].map(node => node.logMass))
+    const logLeft = rank === 0 ? 0 : sum > 1e-290 ? Math.log(sum) : logSumExp(Float64Array.from(left.values(), node => node.logMass), left.size)
     for (const { expansion, child } of path) {
       let node = left.get(expansion)
       if (node === undefined) left.set(expansion, node = { drawn: new Uint8Array(expansion.children.length), logMass: expansion.logq, mass: 0, summed: expansion.logq })
@@ -87,11 +97,4 @@ export function propensities (draws: Array<{ logq: number, path: Step[] }>): num
     }
     return Math.min(1, Math.exp(logq - logLeft))
   })
-}
-
-/** log-sum-exp of values given by their logs; -Infinity when there are none. */
-function logSumExp (values: number[]): number {
-  const max = Math.max(-Infinity, ...values)
-  if (max === -Infinity) return max
-  return max + Math.log(values.reduce((sum, v) => sum + Math.exp(v - max), 0))
 }
