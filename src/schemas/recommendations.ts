@@ -47,6 +47,7 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     description: 'Only recommend items in any of these categories. Categories the catalogue does not have are reported in unknownCategories; if none is known: 400'
   })
 
+  const beamExample = { userId: 'user-42', history: ex.history, k: 5 }
   const RecommendationRequest = Type.Object({
     model: Type.Optional(model),
     userId: Type.Optional(UserId),
@@ -67,14 +68,14 @@ export function recommendationSchemas (config: Config, defaultBeamWidth: number,
     title: 'RecommendationRequest',
     additionalProperties: false,
     description: 'Every field is optional; omit a field for its default (null is refused)',
-    examples: [{ userId: 'user-42', history: ex.history, k: 5 }]
+    examples: [beamExample]
   })
   // OpenAPI 3.0 keeps one example per schema: the request's two uses are named examples of the route's body
   const requestExamples = {
-    beam: { summary: 'The k most probable items (beam search, the default)', value: { userId: 'user-42', history: ex.history, k: 5 } },
+    beam: { summary: 'The k most probable items (beam search, the default)', value: beamExample },
     sample: {
       summary: 'k items drawn without replacement, with propensities; the same seed draws the same items',
-      value: { userId: 'user-42', history: ex.history, k: 5, strategy: 'sample', temperature: 1, seed: 7 }
+      value: { ...beamExample, strategy: 'sample', temperature: 1, seed: 7 }
     }
   }
 

@@ -84,7 +84,7 @@ def stochastic_beam_search(policy: Policy, trie: TrieTensors, history_tokens: to
 
     -> items [B,k] (-1 where fewer items are allowed), scores [B,k] (log P over the trie, as beam_search),
        probabilities [B,k] (q, float64), propensities [B,k] (Plackett-Luce: q_r over the mass not yet drawn; see
-       _propensities).
+       _log_mass_left).
     """
     B = history_tokens.shape[0]
     device = history_tokens.device
